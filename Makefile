@@ -1,0 +1,43 @@
+# zcomp: build, boot and test a Linux 6.12 kernel with mm/zcomp.
+#
+#   make run                 build and boot the patched kernel, show zcomp at work
+#   make test                host tests, kernel build, boot, KUnit and kselftests
+#   make guest-run SCRIPT=f  boot and run script f in the guest (KERNEL=stock for the base)
+#   make series              write the patch series to out/series/
+#   make bench-pool          allocator density and speed on real memory (CORPUS=dir)
+#   make kernel              just build (KERNEL=zcomp|stock)
+
+KERNEL ?= zcomp
+SCRIPT ?=
+CORPUS ?=
+
+.PHONY: all setup tree kernel run test guest-run series bench-pool clean
+all: test
+
+setup:
+	@bash scripts/setup.sh
+
+tree: setup
+	@bash scripts/kernel-tree.sh
+
+kernel: setup
+	@bash scripts/build-kernel.sh $(KERNEL)
+
+run: kernel
+	@bash qemu/guest-run.sh -k $(KERNEL) $$([ -t 0 ] && echo -i) qemu/demo.sh
+
+test:
+	@bash scripts/test.sh
+
+guest-run: kernel
+	@test -n "$(SCRIPT)" || { echo "usage: make guest-run SCRIPT=path [KERNEL=zcomp|stock]" >&2; exit 2; }
+	@bash qemu/guest-run.sh -k $(KERNEL) $(SCRIPT)
+
+series: tree
+	@bash scripts/series.sh
+
+bench-pool:
+	@bash scripts/bench-pool.sh $(CORPUS)
+
+clean:
+	rm -rf out target

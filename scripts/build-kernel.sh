@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Build a kernel for the guest: "zcomp" (linux/ with the series) or "stock"
+# (the pristine base), both from Kconfig.fragment over tinyconfig.
+# Prints the path of the bzImage on its last line.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+flavour=${1:-zcomp}
+case "$flavour" in
+zcomp)
+	bash "$ZCOMP_ROOT/scripts/kernel-tree.sh" >&2
+	src=$LINUX_DIR
+	;;
+stock)
+	bash "$ZCOMP_ROOT/scripts/kernel-tree.sh" >&2
+	src=$ZCOMP_ROOT/out/stock-src
+	if ! [ -e "$src/.git" ]; then
+		git -C "$LINUX_DIR" worktree prune
+		git -C "$LINUX_DIR" worktree add -q --detach "$src" base
+	fi
+	git -C "$src" checkout -q --detach base
+	;;
+*) echo "build-kernel: unknown kernel '$flavour' (zcomp or stock)" >&2; exit 2 ;;
+esac
+
+obj=$ZCOMP_ROOT/out/kbuild-$flavour
+mkdir -p "$obj"
+export CCACHE_BASEDIR=$ZCOMP_ROOT CCACHE_NOHASHDIR=1
+kmake() {
+	make -C "$src" O="$obj" LLVM=-19 CC="ccache clang-19" \
+		RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUST_LIB_SRC="$RUST_LIB_SRC" \
+		BINDGEN="$BINDGEN" "$@"
+}
+
+config_inputs=$(cat "$ZCOMP_ROOT/Kconfig.fragment" "$src/Makefile" | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$obj/.zcomp-config" 2>/dev/null)" != "$config_inputs" ] || ! [ -f "$obj/.config" ]; then
+	kmake -s rustavailable >&2 || {
+		echo "build-kernel: the Rust toolchain is not usable for $flavour (see above)" >&2
+		exit 1
+	}
+	kmake -s tinyconfig >&2
+	"$src/scripts/kconfig/merge_config.sh" -Q -O "$obj" -m "$obj/.config" \
+		"$ZCOMP_ROOT/Kconfig.fragment" >&2
+	kmake -s olddefconfig >&2
+	# Every option the fragment asks for must survive olddefconfig, or the
+	# guest silently lacks what a test relies on.
+	while IFS= read -r line; do
+		case "$line" in CONFIG_ZCOMP*) [ "$flavour" = stock ] && continue ;; esac
+		grep -qxF "$line" "$obj/.config" || {
+			echo "build-kernel: $flavour: '$line' from Kconfig.fragment did not take" >&2
+			exit 1
+		}
+	done < <(grep '^CONFIG_.*=y' "$ZCOMP_ROOT/Kconfig.fragment")
+	echo "$config_inputs" >"$obj/.zcomp-config"
+fi
+
+kmake -s -j"$(($(nproc) + 1))" bzImage >&2
+echo "$obj/arch/x86/boot/bzImage"

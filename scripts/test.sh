@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# `make test`: host tests of the core, then the patched kernel built, booted
+# under QEMU, and its KUnit suites and zcomp kselftests run. Ends with one
+# "N passed, N failed" line over every test case and check, and exits
+# non-zero if anything failed.
+set -uo pipefail
+. "$(dirname "$0")/env.sh"
+cd "$ZCOMP_ROOT"
+
+passed=0 failed=0
+logs=$ZCOMP_ROOT/out/test
+mkdir -p "$logs"
+
+# Record one check's outcome.
+check() {
+	if [ "$1" = 0 ]; then
+		passed=$((passed + 1))
+		echo "test: PASS $2"
+	else
+		failed=$((failed + 1))
+		echo "test: FAIL $2"
+	fi
+}
+
+# Count the cases in a log: cargo's "test result" lines and KTAP results at any nesting.
+count_cases() {
+	local p f
+	p=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\1/p' "$1" | paste -sd+ | bc)
+	f=$(sed -n 's/^test result: [a-zA-Z]*\. \([0-9]*\) passed; \([0-9]*\) failed.*/\2/p' "$1" | paste -sd+ | bc)
+	passed=$((passed + ${p:-0}))
+	failed=$((failed + ${f:-0}))
+}
+
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+echo "test: host tests of the core"
+bash scripts/host-test.sh 2>&1 | tee "$logs/host.log"
+check "${PIPESTATUS[0]}" "host checks (fmt, clippy, cargo test, Miri)"
+count_cases "$logs/host.log"
+
+echo "test: building the zcomp kernel"
+if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
+	check 0 "kernel build"
+	rm -rf out/kselftest
+	make -s -C linux/tools/testing/selftests TARGETS=zcomp \
+		O="$ZCOMP_ROOT/out/kselftest-build" INSTALL_PATH="$ZCOMP_ROOT/out/kselftest" install \
+		>"$logs/kselftest-install.log" 2>&1
+	check $? "kselftest install"
+
+	echo "test: booting it and running the selftests"
+	bash qemu/guest-run.sh qemu/selftests.sh 2>&1 | tee "$logs/guest.log"
+	check "${PIPESTATUS[0]}" "guest run (script status, clean kernel log)"
+	n_ok=$(grep -cE '^# ok [0-9]+ ' "$logs/guest.log")
+	n_notok=$(grep -cE '^# not ok [0-9]+ ' "$logs/guest.log")
+	passed=$((passed + n_ok))
+	failed=$((failed + n_notok))
+	if grep -q 'KTAP version' out/guest/console.log; then
+		python3 linux/tools/testing/kunit/kunit.py parse out/guest/console.log >"$logs/kunit.log" 2>&1
+		check $? "KUnit suites in the guest"
+		cat "$logs/kunit.log"
+	fi
+else
+	tail -40 "$logs/build.log"
+	check 1 "kernel build (log: $logs/build.log)"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
