@@ -1,0 +1,645 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Density and speed of the zcomp pool on real page data, side by side with zbud-style and
+//! zsmalloc-style packing simulated on the same trace.
+//!
+//! Usage: `bench-pool [--out DIR] [--max-pages N] [--seed S] NAME=DIR...`
+//!
+//! Each `NAME=DIR` is a data set: every regular file under `DIR` (sorted by path), cut into
+//! 4 KiB pages (the last partial page of a file is zero-padded). Same-filled pages are
+//! counted and kept out of the pool, as zram and zswap do. Other pages are compressed with
+//! LZ4 (`LZ4_compress_default`, the format of the kernel's lib/lz4); a page that does not
+//! shrink is stored raw (`PAGE_SIZE` bytes).
+//!
+//! Trace: store every page; free a random half (seeded); store a random half of the freed
+//! pages again; compact; read everything back and check every byte.
+
+mod sim;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use zcomp_core::host::HostPageSource;
+use zcomp_core::page_source::PAGE_SIZE;
+use zcomp_core::pool::{metadata_milli_bytes_per_object, Pool, PoolStats};
+
+use sim::{Zbud, Zsmalloc};
+
+/// xorshift64*: a small seeded generator, so runs are reproducible.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn shuffle<T>(&mut self, v: &mut [T]) {
+        for i in (1..v.len()).rev() {
+            v.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+struct Args {
+    out: PathBuf,
+    max_pages: usize,
+    seed: u64,
+    sets: Vec<(String, PathBuf)>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut a = Args {
+        out: PathBuf::from("out/bench-pool"),
+        max_pages: 65536,
+        seed: 0x5eed,
+        sets: Vec::new(),
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| it.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--out" => a.out = PathBuf::from(value("--out")?),
+            "--max-pages" => {
+                a.max_pages = value("--max-pages")?.parse().map_err(|e| format!("{e}"))?
+            }
+            "--seed" => a.seed = value("--seed")?.parse().map_err(|e| format!("{e}"))?,
+            s => match s.split_once('=') {
+                Some((name, dir)) => a.sets.push((name.to_string(), PathBuf::from(dir))),
+                None => return Err(format!("expected NAME=DIR, got {s}")),
+            },
+        }
+    }
+    if a.sets.is_empty() {
+        return Err("usage: bench-pool [--out DIR] [--max-pages N] [--seed S] NAME=DIR...".into());
+    }
+    Ok(a)
+}
+
+fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.path());
+    for e in entries {
+        let ft = e.file_type()?;
+        if ft.is_dir() {
+            list_files(&e.path(), out)?;
+        } else if ft.is_file() {
+            out.push(e.path());
+        }
+    }
+    Ok(())
+}
+
+/// A data set after compression: one object per page that is not same-filled.
+struct Corpus {
+    pages: usize,
+    same_filled: usize,
+    zero: usize,
+    raw: usize,
+    objects: Vec<Vec<u8>>,
+    lz4_ns: f64,
+}
+
+fn is_same_filled(page: &[u8]) -> Option<u64> {
+    let first = u64::from_ne_bytes(page[..8].try_into().ok()?);
+    page.chunks_exact(8)
+        .all(|w| u64::from_ne_bytes(w.try_into().unwrap_or([0; 8])) == first)
+        .then_some(first)
+}
+
+fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
+    let mut files = Vec::new();
+    list_files(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let mut c = Corpus {
+        pages: 0,
+        same_filled: 0,
+        zero: 0,
+        raw: 0,
+        objects: Vec::new(),
+        lz4_ns: 0.0,
+    };
+    let mut buf = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(8192)];
+    let mut lz4_total = 0u128;
+    let mut compressed = 0u64;
+    let mut checked = 0;
+    'files: for f in files {
+        let Ok(data) = std::fs::read(&f) else {
+            continue;
+        };
+        for chunk in data.chunks(PAGE_SIZE) {
+            if c.pages >= max_pages {
+                break 'files;
+            }
+            let mut page = [0u8; PAGE_SIZE];
+            page[..chunk.len()].copy_from_slice(chunk);
+            c.pages += 1;
+            if let Some(v) = is_same_filled(&page) {
+                c.same_filled += 1;
+                if v == 0 {
+                    c.zero += 1;
+                }
+                continue;
+            }
+            let t = Instant::now();
+            let n = lz4::block::compress_to_buffer(
+                &page,
+                Some(lz4::block::CompressionMode::DEFAULT),
+                false,
+                &mut buf,
+            )
+            .map_err(|e| format!("lz4: {e}"))?;
+            lz4_total += t.elapsed().as_nanos();
+            compressed += 1;
+            if checked < 64 {
+                let back = lz4::block::decompress(&buf[..n], Some(PAGE_SIZE as i32))
+                    .map_err(|e| format!("lz4 decompress: {e}"))?;
+                if back != page {
+                    return Err("lz4 round trip mismatch".into());
+                }
+                checked += 1;
+            }
+            if n < PAGE_SIZE {
+                c.objects.push(buf[..n].to_vec());
+            } else {
+                c.raw += 1;
+                c.objects.push(page.to_vec());
+            }
+        }
+    }
+    c.lz4_ns = lz4_total as f64 / compressed.max(1) as f64;
+    Ok(c)
+}
+
+/// The trace, as operations on object indices.
+enum Op {
+    Store(usize),
+    Free(usize),
+}
+
+fn make_trace(n: usize, rng: &mut Rng) -> Vec<Op> {
+    let mut t: Vec<Op> = (0..n).map(Op::Store).collect();
+    let mut idx: Vec<usize> = (0..n).collect();
+    rng.shuffle(&mut idx);
+    let freed = &idx[..n / 2];
+    t.extend(freed.iter().map(|&i| Op::Free(i)));
+    let mut again = freed.to_vec();
+    rng.shuffle(&mut again);
+    t.extend(again[..again.len() / 2].iter().map(|&i| Op::Store(i)));
+    t
+}
+
+/// Density figures of one packing.
+#[derive(Default, Clone, Copy)]
+struct Density {
+    /// Bytes of pages holding object data.
+    pool_bytes: u64,
+    /// Metadata bytes outside data pages plus in-object headers.
+    meta_bytes: u64,
+}
+
+struct Result1 {
+    name: String,
+    corpus_pages: usize,
+    same_filled: usize,
+    zero: usize,
+    raw: usize,
+    objects: usize,
+    compressed: u64,
+    pre: Density,
+    steady: Density,
+    steady_stats: PoolStats,
+    zs4_pre: Density,
+    zs4: Density,
+    zs8: Density,
+    zbud_pre: Density,
+    zbud: Density,
+    store_ns: f64,
+    free_ns: f64,
+    read_ns: f64,
+    compact_ms: f64,
+    lz4_ns: f64,
+}
+
+fn density(s: &PoolStats) -> Density {
+    Density {
+        pool_bytes: s.data_pages * PAGE_SIZE as u64,
+        meta_bytes: metadata_milli_bytes_per_object(s) * s.objects / 1000,
+    }
+}
+
+/// What one run of the trace through the pool measured.
+struct PoolRun {
+    store_ns: f64,
+    free_ns: f64,
+    read_ns: f64,
+    compact_ms: f64,
+    pre: Density,
+    steady: PoolStats,
+    live: usize,
+    compressed: u64,
+}
+
+fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
+    let n = c.objects.len();
+
+    // Enough recycled, pre-faulted pages for the whole trace, as the kernel's page
+    // allocator would hand out from its free lists.
+    let mut src = HostPageSource::with_cache(n + n / 4);
+    let mut pool = Pool::new(&mut src);
+    let mut handles = vec![None; n];
+    let (mut store_t, mut stores, mut free_t, mut frees) = (0u128, 0u64, 0u128, 0u64);
+    // Operations are timed in batches of one kind. The objects of a batch of stores are
+    // first staged in a buffer that fits the L2 cache, as the compressor's output buffer is
+    // hot in the kernel.
+    const BATCH: usize = 32;
+    let mut stage = vec![0u8; BATCH * PAGE_SIZE];
+    let mut i = 0;
+    while i < trace.len() {
+        let is_store = matches!(trace[i], Op::Store(_));
+        let mut j = i;
+        while j < trace.len() && j - i < BATCH && matches!(trace[j], Op::Store(_)) == is_store {
+            j += 1;
+        }
+        let ops = &trace[i..j];
+        if is_store {
+            for (k, op) in ops.iter().enumerate() {
+                if let Op::Store(o) = *op {
+                    let obj = &c.objects[o];
+                    stage[k * PAGE_SIZE..k * PAGE_SIZE + obj.len()].copy_from_slice(obj);
+                }
+            }
+            let t = Instant::now();
+            for (k, op) in ops.iter().enumerate() {
+                if let Op::Store(o) = *op {
+                    let len = c.objects[o].len();
+                    let h = pool
+                        .store(&stage[k * PAGE_SIZE..k * PAGE_SIZE + len])
+                        .map_err(|e| format!("store: {e:?}"))?;
+                    handles[o] = Some(h);
+                }
+            }
+            store_t += t.elapsed().as_nanos();
+            stores += ops.len() as u64;
+        } else {
+            let t = Instant::now();
+            for op in ops {
+                if let Op::Free(o) = *op {
+                    if let Some(h) = handles[o].take() {
+                        pool.free(h);
+                    }
+                }
+            }
+            free_t += t.elapsed().as_nanos();
+            frees += ops.len() as u64;
+        }
+        i = j;
+    }
+    let pre = density(&pool.stats());
+    let t = Instant::now();
+    while !pool.compact(1024).done {}
+    let compact_ms = t.elapsed().as_secs_f64() * 1e3;
+    pool.verify().map_err(|e| format!("verify: {}", e.0))?;
+    let steady_stats = pool.stats();
+
+    let mut buf = [0u8; PAGE_SIZE];
+    let live: Vec<usize> = (0..n).filter(|&i| handles[i].is_some()).collect();
+    let t = Instant::now();
+    let mut sum = 0u64;
+    for &i in &live {
+        if let Some(h) = handles[i] {
+            let len = pool.read(h, &mut buf).map_err(|e| format!("read: {e:?}"))?;
+            sum = sum.wrapping_add(buf[len - 1] as u64);
+        }
+    }
+    let read_ns = t.elapsed().as_nanos() as f64 / live.len().max(1) as f64;
+    std::hint::black_box(sum);
+    for &i in &live {
+        if let Some(h) = handles[i] {
+            let len = pool.read(h, &mut buf).map_err(|e| format!("read: {e:?}"))?;
+            if buf[..len] != c.objects[i][..] {
+                return Err(format!("object {i} read back wrong"));
+            }
+        }
+    }
+    let compressed: u64 = live.iter().map(|&i| c.objects[i].len() as u64).sum();
+    for h in handles.iter_mut().filter_map(Option::take) {
+        pool.free(h);
+    }
+    drop(pool);
+    if src.live_pages() != 0 {
+        return Err("pool leaked pages".into());
+    }
+    Ok(PoolRun {
+        store_ns: store_t as f64 / stores.max(1) as f64,
+        free_ns: free_t as f64 / frees.max(1) as f64,
+        read_ns,
+        compact_ms,
+        pre,
+        steady: steady_stats,
+        live: live.len(),
+        compressed,
+    })
+}
+
+/// Runs of the trace whose fastest figures are kept, against noise from other work on
+/// the machine.
+const REPS: usize = 3;
+
+fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
+    let n = c.objects.len();
+    let trace = make_trace(n, &mut Rng(seed | 1));
+    let mut best = pool_trace(c, &trace)?;
+    for _ in 1..REPS {
+        let r = pool_trace(c, &trace)?;
+        best.store_ns = best.store_ns.min(r.store_ns);
+        best.free_ns = best.free_ns.min(r.free_ns);
+        best.read_ns = best.read_ns.min(r.read_ns);
+        best.compact_ms = best.compact_ms.min(r.compact_ms);
+    }
+
+    // The same trace through the simulated allocators.
+    let mut zs4 = Zsmalloc::new(4);
+    let mut zs8 = Zsmalloc::new(8);
+    let mut zbud = Zbud::new();
+    let mut zs4_loc = vec![None; n];
+    let mut zs8_loc = vec![None; n];
+    let mut zbud_loc = vec![None; n];
+    for op in &trace {
+        match *op {
+            Op::Store(i) => {
+                let len = c.objects[i].len();
+                zs4_loc[i] = Some(zs4.alloc(len));
+                zs8_loc[i] = Some(zs8.alloc(len));
+                zbud_loc[i] = Some(zbud.alloc(len));
+            }
+            Op::Free(i) => {
+                if let Some(l) = zs4_loc[i].take() {
+                    zs4.free(l);
+                }
+                if let Some(l) = zs8_loc[i].take() {
+                    zs8.free(l);
+                }
+                if let Some(l) = zbud_loc[i].take() {
+                    zbud.free(l);
+                }
+            }
+        }
+    }
+    let zs4_pre = zs4.density();
+    let zbud_pre = zbud.density();
+    Ok(Result1 {
+        name: name.to_string(),
+        corpus_pages: c.pages,
+        same_filled: c.same_filled,
+        zero: c.zero,
+        raw: c.raw,
+        objects: best.live,
+        compressed: best.compressed,
+        pre: best.pre,
+        steady: density(&best.steady),
+        steady_stats: best.steady,
+        zs4_pre,
+        zs4: zs4.compacted_density(),
+        zs8: zs8.compacted_density(),
+        zbud_pre,
+        zbud: zbud.density(),
+        store_ns: best.store_ns,
+        free_ns: best.free_ns,
+        read_ns: best.read_ns,
+        compact_ms: best.compact_ms,
+        lz4_ns: c.lz4_ns,
+    })
+}
+
+fn ratio(d: &Density, compressed: u64) -> f64 {
+    d.pool_bytes as f64 / compressed.max(1) as f64
+}
+
+fn ratio_total(d: &Density, compressed: u64) -> f64 {
+    (d.pool_bytes + d.meta_bytes) as f64 / compressed.max(1) as f64
+}
+
+fn report(r: &Result1) -> String {
+    let mut s = String::new();
+    let c = r.compressed;
+    let per_obj = |d: &Density| d.meta_bytes as f64 / r.objects.max(1) as f64;
+    let _ = writeln!(
+        s,
+        "== {}: {} pages read, {} same-filled ({} zero, kept out of the pool), {} raw (incompressible)",
+        r.name, r.corpus_pages, r.same_filled, r.zero, r.raw
+    );
+    let _ = writeln!(
+        s,
+        "   steady state: objects {}, compressed bytes {} (mean {:.0} B, ratio {:.2}x of 4 KiB)",
+        r.objects,
+        c,
+        c as f64 / r.objects.max(1) as f64,
+        (r.objects * PAGE_SIZE) as f64 / c.max(1) as f64
+    );
+    let _ = writeln!(
+        s,
+        "   {:<22} {:>12} {:>9} {:>11} {:>10} {:>12}",
+        "packing", "pool bytes", "pool/cmp", "+meta/cmp", "meta B/obj", "pre-compact"
+    );
+    let rows: [(&str, &Density, Option<&Density>); 5] = [
+        ("zcomp pool", &r.steady, Some(&r.pre)),
+        ("zsmalloc (4-page)", &r.zs4, Some(&r.zs4_pre)),
+        ("zsmalloc (8-page)", &r.zs8, None),
+        ("zbud (no compaction)", &r.zbud, Some(&r.zbud_pre)),
+        (
+            "ideal (compressed)",
+            &Density {
+                pool_bytes: c,
+                meta_bytes: 0,
+            },
+            None,
+        ),
+    ];
+    for (name, d, pre) in rows {
+        let _ = writeln!(
+            s,
+            "   {:<22} {:>12} {:>9.4} {:>11.4} {:>10.1} {:>12}",
+            name,
+            d.pool_bytes,
+            ratio(d, c),
+            ratio_total(d, c),
+            per_obj(d),
+            pre.map_or("-".to_string(), |p| format!("{:.4}", ratio(p, c)))
+        );
+    }
+    let st = &r.steady_stats;
+    let _ = writeln!(
+        s,
+        "   zcomp pages: {} data + {} metadata; {} spans; {} huge objects; moved {} objects, {} pages compacted in {:.1} ms",
+        st.data_pages, st.meta_pages, st.spans, st.huge_objects, st.objects_moved, st.pages_compacted, r.compact_ms
+    );
+    let _ = writeln!(
+        s,
+        "   ns/op: store {:.1}, read {:.1}, free {:.1}; lz4 compress {:.0} ns/page; (store+free)/lz4 = {:.2}%",
+        r.store_ns,
+        r.read_ns,
+        r.free_ns,
+        r.lz4_ns,
+        100.0 * (r.store_ns + r.free_ns) / r.lz4_ns
+    );
+    s
+}
+
+/// A bar series of the plot: label, colour, and the figure it shows.
+type Series = (&'static str, plotters::style::RGBColor, fn(&Result1) -> f64);
+
+fn plot(results: &[Result1], path: &Path) -> Result<(), String> {
+    use plotters::prelude::*;
+    let root = SVGBackend::new(path, (900, 480)).into_drawing_area();
+    root.fill(&WHITE).map_err(|e| e.to_string())?;
+    let series: [Series; 4] = [
+        ("zcomp pool", RGBColor(31, 119, 180), |r| {
+            ratio(&r.steady, r.compressed)
+        }),
+        ("zsmalloc 4-page", RGBColor(255, 127, 14), |r| {
+            ratio(&r.zs4, r.compressed)
+        }),
+        ("zsmalloc 8-page", RGBColor(44, 160, 44), |r| {
+            ratio(&r.zs8, r.compressed)
+        }),
+        ("zbud", RGBColor(214, 39, 40), |r| {
+            ratio(&r.zbud, r.compressed)
+        }),
+    ];
+    let ymax = results
+        .iter()
+        .flat_map(|r| series.iter().map(move |s| (s.2)(r)))
+        .fold(0.0f64, f64::max);
+    let ymax = ((ymax - 1.0) * 100.0 * 1.1).max(5.0);
+    let n = results.len();
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "Steady-state pool overhead over compressed bytes (%)",
+            ("sans-serif", 20),
+        )
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(50)
+        .build_cartesian_2d(0f64..n as f64, 0f64..ymax)
+        .map_err(|e| e.to_string())?;
+    let names: Vec<String> = results.iter().map(|r| r.name.clone()).collect();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n * 2 + 1)
+        .x_label_formatter(&|x| {
+            let i = x.floor() as usize;
+            if (x - i as f64 - 0.5).abs() < 0.01 {
+                names.get(i).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .y_desc("pool bytes / compressed bytes - 1 (%)")
+        .draw()
+        .map_err(|e| e.to_string())?;
+    let w = 0.8 / series.len() as f64;
+    for (k, (label, color, f)) in series.iter().enumerate() {
+        let color = *color;
+        chart
+            .draw_series(results.iter().enumerate().map(|(i, r)| {
+                let x0 = i as f64 + 0.1 + k as f64 * w;
+                let y = ((f)(r) - 1.0) * 100.0;
+                Rectangle::new([(x0, 0.0), (x0 + w * 0.9, y.max(0.0))], color.filled())
+            }))
+            .map_err(|e| e.to_string())?
+            .label(*label)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
+        .draw()
+        .map_err(|e| e.to_string())?;
+    root.present().map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+fn main() {
+    let args = match parse_args() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
+    let mut results = Vec::new();
+    for (name, dir) in &args.sets {
+        let c = match load(dir, args.max_pages) {
+            Ok(c) if !c.objects.is_empty() => c,
+            Ok(_) => {
+                eprintln!("{name}: no compressible pages under {}", dir.display());
+                std::process::exit(1);
+            }
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                std::process::exit(1);
+            }
+        };
+        match run(name, &c, args.seed) {
+            Ok(r) => {
+                print!("{}", report(&r));
+                results.push(r);
+            }
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
+    if let Err(e) = std::fs::create_dir_all(&args.out) {
+        eprintln!("{}: {e}", args.out.display());
+        std::process::exit(1);
+    }
+    let svg = args.out.join("density.svg");
+    match plot(&results, &svg) {
+        Ok(()) => println!("plot: {}", svg.display()),
+        Err(e) => eprintln!("plot failed: {e}"),
+    }
+    let mut line = String::from("summary");
+    let mut worst_margin = f64::MAX;
+    let mut worst_cost = 0f64;
+    for r in &results {
+        let c = r.compressed;
+        let ovh = ratio(&r.steady, c);
+        let margin = ratio(&r.zs4, c) - ovh;
+        let cost = 100.0 * (r.store_ns + r.free_ns) / r.lz4_ns;
+        worst_margin = worst_margin.min(margin);
+        worst_cost = worst_cost.max(cost);
+        let _ = write!(
+            line,
+            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2}",
+            ovh,
+            ratio_total(&r.steady, c),
+            ratio(&r.zs4, c),
+            ratio(&r.zs8, c),
+            ratio(&r.zbud, c),
+            r.steady.meta_bytes as f64 / r.objects.max(1) as f64,
+            r.store_ns,
+            r.free_ns,
+            r.read_ns,
+            r.lz4_ns,
+            cost,
+            n = r.name
+        );
+    }
+    let _ = write!(
+        line,
+        " min_margin_vs_zs4={worst_margin:.4} max_cost_pct={worst_cost:.2}"
+    );
+    println!("{line}");
+}

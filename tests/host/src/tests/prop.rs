@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Random operation sequences against trivially correct models.
+
+use proptest::prelude::*;
+
+use super::pattern;
+use crate::entry::*;
+use crate::host::HostPageSource;
+use crate::page_source::PAGE_SIZE;
+use crate::pool::*;
+
+#[derive(Clone, Debug)]
+enum Op {
+    Store { len: usize, seed: u64 },
+    Free(usize),
+    Read(usize),
+    Compact(u32),
+    Fail(u64),
+}
+
+fn len_strategy() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        3 => 1usize..64,
+        6 => 64usize..3000,
+        2 => 3000usize..=PAGE_SIZE,
+        1 => Just(PAGE_SIZE),
+    ]
+}
+
+fn op_strategy() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        10 => (len_strategy(), any::<u64>()).prop_map(|(len, seed)| Op::Store { len, seed }),
+        6 => any::<usize>().prop_map(Op::Free),
+        3 => any::<usize>().prop_map(Op::Read),
+        1 => (1u32..64).prop_map(Op::Compact),
+        1 => (0u64..8).prop_map(Op::Fail),
+    ]
+}
+
+fn config() -> ProptestConfig {
+    ProptestConfig {
+        cases: if cfg!(miri) { 3 } else { 256 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
+
+fn max_ops() -> usize {
+    if cfg!(miri) {
+        40
+    } else {
+        400
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn pool_matches_model(ops in prop::collection::vec(op_strategy(), 1..max_ops())) {
+        let mut src = HostPageSource::new();
+        {
+            let mut pool = Pool::new(&mut src);
+            let mut model: Vec<(Handle, Vec<u8>)> = Vec::new();
+            let mut buf = [0u8; PAGE_SIZE];
+            for op in ops {
+                match op {
+                    Op::Store { len, seed } => {
+                        let data = pattern(seed, len);
+                        match pool.store(&data) {
+                            Ok(h) => {
+                                prop_assert!(model.iter().all(|(m, _)| *m != h));
+                                model.push((h, data));
+                            }
+                            Err(e) => prop_assert_eq!(e, StoreError::NoMemory),
+                        }
+                    }
+                    Op::Free(i) if !model.is_empty() => {
+                        let (h, _) = model.swap_remove(i % model.len());
+                        pool.free(h);
+                    }
+                    Op::Read(i) if !model.is_empty() => {
+                        let (h, d) = &model[i % model.len()];
+                        prop_assert_eq!(pool.read(*h, &mut buf), Ok(d.len()));
+                        prop_assert_eq!(&buf[..d.len()], &d[..]);
+                        let mut mates = [*h; 16];
+                        let n = pool.page_mates(*h, &mut mates).unwrap();
+                        for m in &mates[..n.min(16)] {
+                            prop_assert!(*m != *h && model.iter().any(|(x, _)| x == m));
+                        }
+                    }
+                    Op::Compact(n) => {
+                        let r = pool.compact(n);
+                        prop_assert!(r.moved <= n);
+                    }
+                    Op::Fail(n) => {
+                        // Fail after a few allocations, or stop failing.
+                        pool.source_mut().fail_after(if n == 0 { None } else { Some(n) });
+                    }
+                    _ => {}
+                }
+                if let Err(e) = pool.verify() {
+                    return Err(TestCaseError::fail(e.0));
+                }
+                let st = pool.stats();
+                prop_assert_eq!(st.objects, model.len() as u64);
+                prop_assert_eq!(
+                    st.bytes_stored,
+                    model.iter().map(|(_, d)| d.len() as u64).sum::<u64>()
+                );
+            }
+            // Every byte survives a full compaction.
+            pool.source_mut().fail_after(None);
+            while !pool.compact(32).done {}
+            if let Err(e) = pool.verify() {
+                return Err(TestCaseError::fail(e.0));
+            }
+            let mut scratch = [0u8; PAGE_SIZE];
+            for (h, d) in &model {
+                prop_assert_eq!(pool.map(*h, &mut scratch).unwrap(), &d[..]);
+            }
+            for (h, _) in model.drain(..) {
+                pool.free(h);
+            }
+            let st = pool.stats();
+            prop_assert_eq!((st.objects, st.data_pages, st.spans), (0, 0, 0));
+        }
+        prop_assert_eq!(src.live_pages(), 0);
+    }
+}
+
+#[derive(Clone, Debug)]
+enum LruOp {
+    Set(u32, u8),
+    Push(u32),
+    Remove(u32),
+    Pop,
+    Reference(u32),
+    SecondChance(u32),
+}
+
+const N: u32 = 16;
+
+fn lru_op() -> impl Strategy<Value = LruOp> {
+    prop_oneof![
+        (0..N, 0u8..4).prop_map(|(i, k)| LruOp::Set(i, k)),
+        (0..N).prop_map(LruOp::Push),
+        (0..N).prop_map(LruOp::Remove),
+        Just(LruOp::Pop),
+        (0..N).prop_map(LruOp::Reference),
+        (0u32..20).prop_map(LruOp::SecondChance),
+    ]
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn lru_matches_model(ops in prop::collection::vec(lru_op(), 1..max_ops())) {
+        let mut t = vec![Entry::EMPTY; N as usize];
+        let mut lru = Lru::new();
+        // Front of the model is the newest entry.
+        let mut model: std::collections::VecDeque<u32> = Default::default();
+        let mut referenced = [false; N as usize];
+        for op in ops {
+            match op {
+                LruOp::Set(i, k) => {
+                    if model.contains(&i) {
+                        continue;
+                    }
+                    let h = Handle::from_raw(i + 1).unwrap();
+                    let s = match k {
+                        0 => EntryState::Stored { handle: h, len: 100 },
+                        1 => EntryState::Raw { handle: h },
+                        2 => EntryState::SameFilled(i as u64),
+                        _ => EntryState::WrittenBack { slot: i as u64, len: 4096 },
+                    };
+                    t[i as usize] = Entry::new(s).unwrap();
+                    referenced[i as usize] = false;
+                }
+                LruOp::Push(i) => {
+                    let r = lru.push_front(&mut t[..], i);
+                    if !t[i as usize].in_pool() {
+                        prop_assert_eq!(r, Err(EntryError::NotLinkable));
+                    } else if model.contains(&i) {
+                        prop_assert_eq!(r, Err(EntryError::AlreadyLinked));
+                    } else {
+                        prop_assert_eq!(r, Ok(()));
+                        model.push_front(i);
+                    }
+                }
+                LruOp::Remove(i) => {
+                    let r = lru.remove(&mut t[..], i);
+                    match model.iter().position(|&x| x == i) {
+                        Some(p) => {
+                            prop_assert_eq!(r, Ok(()));
+                            model.remove(p);
+                        }
+                        None => prop_assert_eq!(r, Err(EntryError::NotLinked)),
+                    }
+                }
+                LruOp::Pop => prop_assert_eq!(lru.pop_back(&mut t[..]), model.pop_back()),
+                LruOp::Reference(i) => {
+                    t[i as usize].set_flags(flags::REFERENCED);
+                    referenced[i as usize] = !t[i as usize].is_empty();
+                }
+                LruOp::SecondChance(n) => {
+                    let mut want = None;
+                    for _ in 0..n {
+                        let Some(b) = model.pop_back() else { break };
+                        if referenced[b as usize] {
+                            referenced[b as usize] = false;
+                            model.push_front(b);
+                        } else {
+                            want = Some(b);
+                            break;
+                        }
+                    }
+                    prop_assert_eq!(lru.second_chance(&mut t[..], n), want);
+                }
+            }
+            let mut walk = Vec::new();
+            let mut i = lru.front();
+            while let Some(x) = i {
+                walk.push(x);
+                prop_assert!(walk.len() <= N as usize);
+                i = t[x as usize].lru_next();
+            }
+            prop_assert_eq!(walk, model.iter().copied().collect::<Vec<_>>());
+            for e in &t {
+                prop_assert_eq!(Entry::from_bytes(&e.to_bytes()), Ok(*e));
+            }
+        }
+    }
+
+    #[test]
+    fn entry_decoding_is_canonical(bytes in any::<[u8; 16]>()) {
+        if let Ok(e) = Entry::from_bytes(&bytes) {
+            prop_assert_eq!(e.to_bytes(), bytes);
+            // Rebuilding from the decoded state gives the same entry up to flags and links.
+            let mut fresh = Entry::new(e.state()).unwrap();
+            fresh.set_flags(e.flags());
+            prop_assert_eq!(fresh.state(), e.state());
+            prop_assert_eq!(fresh.flags(), e.flags());
+        }
+    }
+}
