@@ -3,7 +3,7 @@
 set -u
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 echo "== $(uname -r): zcomp in the kernel log"
-dmesg | grep 'zcomp:' || { echo "demo: zcomp did not initialise"; exit 1; }
+dmesg -t | grep '^zcomp:' || { echo "demo: zcomp did not initialise"; exit 1; }
 echo "== /sys/kernel/debug/zcomp"
 for f in /sys/kernel/debug/zcomp/*; do
 	[ -f "$f" ] || { echo "demo: no zcomp statistics in debugfs"; exit 1; }

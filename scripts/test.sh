@@ -55,9 +55,14 @@ if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
 	passed=$((passed + n_ok))
 	failed=$((failed + n_notok))
 	if grep -q 'KTAP version' out/guest/console.log; then
-		python3 linux/tools/testing/kunit/kunit.py parse out/guest/console.log >"$logs/kunit.log" 2>&1
+		python3 linux/tools/testing/kunit/kunit.py parse "$ZCOMP_ROOT/out/guest/console.log" >"$logs/kunit.log" 2>&1
 		check $? "KUnit suites in the guest"
 		cat "$logs/kunit.log"
+		summary=$(grep -o 'Ran [0-9]* tests.*' "$logs/kunit.log" | tail -1)
+		kunit_passed=$(sed -n 's/.*passed: \([0-9]*\).*/\1/p' <<<"$summary")
+		kunit_failed=$(sed -n 's/.*failed: \([0-9]*\).*/\1/p' <<<"$summary")
+		passed=$((passed + ${kunit_passed:-0}))
+		failed=$((failed + ${kunit_failed:-0}))
 	fi
 else
 	tail -40 "$logs/build.log"

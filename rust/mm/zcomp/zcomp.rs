@@ -18,8 +18,10 @@ pub mod entry;
 pub mod kernel_pages;
 pub mod page_source;
 pub mod pool;
+#[cfg(CONFIG_ZCOMP_KUNIT_TEST)]
+mod pool_kunit;
 
-use kernel::{debugfs, new_spinlock, prelude::*, sync::Arc, sync::SpinLock};
+use kernel::{c_str, debugfs, new_spinlock, prelude::*, sync::Arc, sync::SpinLock};
 use kernel_pages::KernelPages;
 use page_source::PAGE_SIZE;
 use pool::Pool;
