@@ -14,6 +14,7 @@ debian_packages=(
 	bc flex bison libelf-dev libssl-dev cpio ccache rsync
 	qemu-system-x86 udev
 	util-linux e2fsprogs fio gdb
+	python3-ply python3-git
 )
 
 missing=()

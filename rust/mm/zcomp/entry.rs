@@ -7,15 +7,15 @@
 //! the page's data is, with no allocation:
 //!
 //! ```text
-//!  word a (u64)                                          word b (u64)
-//!  63            32 31      21 20       8 7     3 2   0
-//! +----------------+----------+----------+-------+-----+  +-------------+-------------+
-//! | handle         | 0        | len      | flags | tag |  | next + 1    | prev + 1    |  Stored
-//! | handle         | 0                   | flags | tag |  | next + 1    | prev + 1    |  Raw
-//! | 0                                    | flags | tag |  | fill value (64 bits)      |  SameFilled
-//! | device slot (43 bits)     | len      | flags | tag |  | 0                         |  WrittenBack
-//! | 0                                            | 0   |  | 0                         |  Empty
-//! +----------------+----------+----------+-------+-----+  +-------------+-------------+
+//!              word a (u64)                                  word b (u64)
+//!              63      32 31    21 20     8 7     3 2   0
+//!             +----------+--------+--------+-------+-----+  +----------+----------+
+//! Stored      | handle   | 0      | len    | flags | tag |  | next + 1 | prev + 1 |
+//! Raw         | handle   | 0               | flags | tag |  | next + 1 | prev + 1 |
+//! SameFilled  | 0                          | flags | tag |  | fill value (u64)    |
+//! WrittenBack | device slot (43)  | len    | flags | tag |  | 0                   |
+//! Empty       | 0                                  | 0   |  | 0                   |
+//!             +----------+--------+--------+-------+-----+  +----------+----------+
 //! ```
 //!
 //! Only entries whose data is in the pool (Stored and Raw) are on the LRU, so the second

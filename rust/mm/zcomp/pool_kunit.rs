@@ -11,8 +11,7 @@ use crate::kernel_pages::KernelPages;
 use crate::page_source::PAGE_SIZE;
 use crate::pool::{Handle, Pool};
 use kernel::{
-    bindings,
-    c_str,
+    bindings, c_str,
     kunit::{kunit_case, kunit_case_null},
     new_spinlock,
     prelude::*,
@@ -22,13 +21,15 @@ use kernel::{
 /// Reports a failed check to KUnit and ends the test case.
 macro_rules! check {
     ($cond:expr) => {
-        kernel::kunit_assert!("zcomp_pool", "mm/zcomp/pool_kunit.rs", 0, $cond)
+        kernel::kunit_assert!("zcomp_pool", "pool_kunit.rs", 0, $cond)
     };
 }
 
 /// Object lengths around every kind of boundary: the smallest, class edges, a page split
 /// across two pages, the largest small object, the smallest huge one, and a raw page.
-const LENGTHS: [usize; 12] = [1, 15, 16, 17, 100, 1000, 2047, 2900, 3836, 3837, 4000, PAGE_SIZE];
+const LENGTHS: [usize; 12] = [
+    1, 15, 16, 17, 100, 1000, 2047, 2900, 3836, 3837, 4000, PAGE_SIZE,
+];
 
 /// Objects of each length: enough to need several spans in every class.
 const PER_LENGTH: usize = 48;
@@ -83,21 +84,23 @@ fn all_intact(pool: &SpinLock<Pool<KernelPages>>, stored: &Stored, buf: &mut [u8
     })
 }
 
-fn new_pool() -> Result<Pin<KBox<SpinLock<Pool<KernelPages>>>>> {
-    KBox::pin_init(new_spinlock!(Pool::new(KernelPages), "zcomp_kunit_pool"), GFP_KERNEL)
-}
+/// A pool behind a spinlock, as the engine keeps it.
+type LockedPool = Pin<KBox<SpinLock<Pool<KernelPages>>>>;
 
-fn page_buffer() -> Result<KVec<u8>> {
-    Ok(KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?)
+/// A pool holding `PER_LENGTH` objects of every length in `LENGTHS`, and a page-sized buffer.
+fn filled_pool() -> Result<(LockedPool, KVec<u8>, Stored)> {
+    let pool = KBox::pin_init(
+        new_spinlock!(Pool::new(KernelPages), "zcomp_kunit_pool"),
+        GFP_KERNEL,
+    )?;
+    let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
+    let stored = store_all(&pool, &mut buf)?;
+    Ok((pool, buf, stored))
 }
 
 /// Store, read back, free: every byte comes back and every page goes back.
 extern "C" fn store_read_free(_test: *mut bindings::kunit) {
-    let (Ok(pool), Ok(mut buf)) = (new_pool(), page_buffer()) else {
-        check!(false);
-        return;
-    };
-    let Ok(mut stored) = store_all(&pool, &mut buf) else {
+    let Ok((pool, mut buf, mut stored)) = filled_pool() else {
         check!(false);
         return;
     };
@@ -125,11 +128,7 @@ extern "C" fn store_read_free(_test: *mut bindings::kunit) {
 
 /// Free every other object, compact, and check that pages came back and nothing moved wrongly.
 extern "C" fn compact_returns_pages(_test: *mut bindings::kunit) {
-    let (Ok(pool), Ok(mut buf)) = (new_pool(), page_buffer()) else {
-        check!(false);
-        return;
-    };
-    let Ok(mut stored) = store_all(&pool, &mut buf) else {
+    let Ok((pool, mut buf, mut stored)) = filled_pool() else {
         check!(false);
         return;
     };

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Check that the series is bisectable and clean: every commit of linux/
+# (base..zcomp) builds with CLIPPY=1 and without Rust warnings, and boots;
+# the final tree passes rustfmtcheck. Builds incrementally in out/kbuild-bisect.
+set -euo pipefail
+. "$(dirname "$0")/env.sh"
+
+bash "$ZCOMP_ROOT/scripts/kernel-tree.sh"
+src=$ZCOMP_ROOT/out/bisect-src
+if ! [ -e "$src/.git" ]; then
+	git -C "$LINUX_DIR" worktree prune
+	git -C "$LINUX_DIR" worktree add -q --detach "$src" base
+fi
+log=$ZCOMP_ROOT/out/check-series
+mkdir -p "$log"
+cat >"$log/boot.sh" <<'SH'
+dmesg -t | grep -E '^(zcomp|    ok|    not ok)' || true
+SH
+
+status=0
+for commit in $(git -C "$LINUX_DIR" rev-list --reverse base..zcomp); do
+	subject=$(git -C "$LINUX_DIR" log -1 --format=%s "$commit")
+	git -C "$src" checkout -q --detach "$commit"
+	if ! KBUILD_EXTRA="CLIPPY=1" bash "$ZCOMP_ROOT/scripts/build-kernel.sh" bisect \
+		>"$log/build.log" 2>&1; then
+		tail -30 "$log/build.log"
+		echo "check-series: FAIL: does not build: $subject"
+		exit 1
+	fi
+	if grep -A8 '^warning' "$log/build.log" | grep -qE 'mm/zcomp|rust/kernel/(debugfs|page|kunit)\.rs'; then
+		grep -B2 -A12 '^warning' "$log/build.log"
+		echo "check-series: FAIL: Rust warnings: $subject"
+		status=1
+	fi
+	if ! bash "$ZCOMP_ROOT/qemu/guest-run.sh" -k bisect -t 300 "$log/boot.sh" >"$log/boot.log" 2>&1; then
+		tail -30 "$log/boot.log"
+		echo "check-series: FAIL: does not boot cleanly: $subject"
+		exit 1
+	fi
+	echo "check-series: ok: $subject"
+done
+if ! make -s -C "$LINUX_DIR" LLVM=-19 rustfmtcheck; then
+	echo "check-series: FAIL: make rustfmtcheck"
+	status=1
+fi
+exit $status
