@@ -37,7 +37,7 @@ series: tree
 	@bash scripts/series.sh
 
 bench-pool:
-	@bash scripts/bench-pool.sh $(CORPUS)
+	@CORPUS="$(CORPUS)" bash scripts/bench-pool.sh
 
 clean:
 	rm -rf out target
