@@ -47,6 +47,11 @@ if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
 		>"$logs/kselftest-install.log" 2>&1
 	check $? "kselftest install"
 
+	echo "test: the harness fails a run whose kernel log has a warning"
+	! bash qemu/guest-run.sh qemu/splat-selftest.sh >"$logs/splat.log" 2>&1 &&
+		grep -q 'FAIL: the kernel reported' "$logs/splat.log"
+	check $? "harness catches a kernel warning"
+
 	echo "test: booting it and running the selftests"
 	bash qemu/guest-run.sh qemu/selftests.sh 2>&1 | tee "$logs/guest.log"
 	check "${PIPESTATUS[0]}" "guest run (script status, clean kernel log)"
