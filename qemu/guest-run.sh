@@ -6,7 +6,7 @@
 #
 # The guest sees the host's root read-only (so host tools such as zramctl,
 # mkfs and fio are there) and gets a spare, unmounted 512 MiB virtio disk whose
-# path is in $ZCOMP_SPARE_DISK. The kernel log is kept in out/guest/console.log;
+# path is in $ZCOMP_SPARE_DISK. The kernel log is kept in out/guest/KERNEL/console.log;
 # a panic, oops, BUG, WARN, lockdep or sanitizer report in it fails the run
 # whatever the script returned. -i leaves an interactive shell after SCRIPT.
 set -euo pipefail
@@ -30,7 +30,7 @@ shift
 bzimage=$ZCOMP_ROOT/out/kbuild-$kernel/arch/x86/boot/bzImage
 [ -f "$bzimage" ] || { echo "guest-run: $bzimage is missing; build it with 'make kernel KERNEL=$kernel'" >&2; exit 2; }
 
-guest=$ZCOMP_ROOT/out/guest
+guest=$ZCOMP_ROOT/out/guest/$kernel
 mkdir -p "$guest"
 # The guest sees host paths, but not the host's /tmp: stage the script.
 cp "$script" "$guest/script.sh"

@@ -59,8 +59,8 @@ if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
 	n_notok=$(grep -cE '^# not ok [0-9]+ ' "$logs/guest.log")
 	passed=$((passed + n_ok))
 	failed=$((failed + n_notok))
-	if grep -q 'KTAP version' out/guest/console.log; then
-		python3 linux/tools/testing/kunit/kunit.py parse "$ZCOMP_ROOT/out/guest/console.log" >"$logs/kunit.log" 2>&1
+	if grep -q 'KTAP version' out/guest/zcomp/console.log; then
+		python3 linux/tools/testing/kunit/kunit.py parse "$ZCOMP_ROOT/out/guest/zcomp/console.log" >"$logs/kunit.log" 2>&1
 		check $? "KUnit suites in the guest"
 		cat "$logs/kunit.log"
 		summary=$(grep -o 'Ran [0-9]* tests.*' "$logs/kunit.log" | tail -1)
