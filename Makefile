@@ -4,6 +4,7 @@
 #   make test                host tests, kernel build, boot, KUnit and kselftests
 #   make guest-run SCRIPT=f  boot and run script f in the guest (KERNEL=stock for the base)
 #   make series              write the patch series to out/series/
+#   make check-series        build (CLIPPY=1) and boot every commit of the series
 #   make bench-pool          allocator density and speed on real memory (CORPUS=dir)
 #   make kernel              just build (KERNEL=zcomp|stock)
 
@@ -11,7 +12,7 @@ KERNEL ?= zcomp
 SCRIPT ?=
 CORPUS ?=
 
-.PHONY: all setup tree kernel run test guest-run series bench-pool clean
+.PHONY: all setup tree kernel run test guest-run series check-series bench-pool clean
 all: test
 
 setup:
@@ -35,6 +36,9 @@ guest-run: kernel
 
 series: tree
 	@bash scripts/series.sh
+
+check-series: setup
+	@bash scripts/check-series.sh
 
 bench-pool:
 	@CORPUS="$(CORPUS)" bash scripts/bench-pool.sh

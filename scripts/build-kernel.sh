@@ -38,7 +38,8 @@ kmake() {
 		CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN="$BINDGEN" $KBUILD_EXTRA "$@"
 }
 
-config_inputs=$(cat "$ZCOMP_ROOT/Kconfig.fragment" "$src/Makefile" | sha256sum | cut -d' ' -f1)
+config_inputs=$(cat "$ZCOMP_ROOT/Kconfig.fragment" "$src/Makefile" "$src/mm/Kconfig" |
+	sha256sum | cut -d' ' -f1)
 if [ "$(cat "$obj/.zcomp-config" 2>/dev/null)" != "$config_inputs" ] || ! [ -f "$obj/.config" ]; then
 	kmake -s rustavailable >&2 || {
 		echo "build-kernel: the Rust toolchain is not usable for $flavour (see above)" >&2
@@ -51,7 +52,13 @@ if [ "$(cat "$obj/.zcomp-config" 2>/dev/null)" != "$config_inputs" ] || ! [ -f "
 	# Every option the fragment asks for must survive olddefconfig, or the
 	# guest silently lacks what a test relies on.
 	while IFS= read -r line; do
-		case "$line" in CONFIG_ZCOMP*) [ "$flavour" != zcomp ] && continue ;; esac
+		# The stock kernel, and series commits before zcomp's Kconfig, lack these.
+		case "$line" in
+		CONFIG_ZCOMP*)
+			option=${line%%=*}
+			grep -q "^config ${option#CONFIG_}\$" "$src/mm/Kconfig" || continue
+			;;
+		esac
 		grep -qxF "$line" "$obj/.config" || {
 			echo "build-kernel: $flavour: '$line' from Kconfig.fragment did not take" >&2
 			exit 1

@@ -39,8 +39,12 @@ check "${PIPESTATUS[0]}" "host checks (fmt, clippy, cargo test, Miri)"
 count_cases "$logs/host.log"
 
 echo "test: building the zcomp kernel"
-if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
-	check 0 "kernel build"
+if KBUILD_EXTRA="CLIPPY=1" bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
+	check 0 "kernel build (CLIPPY=1)"
+	! grep -B2 -A12 '^warning' "$logs/build.log" | grep -C12 -E 'mm/zcomp|rust/kernel/'
+	check $? "no Rust or clippy warnings in the kernel build"
+	make -s -C linux LLVM=-19 rustfmtcheck >"$logs/rustfmt.log" 2>&1
+	check $? "make rustfmtcheck (log: $logs/rustfmt.log)"
 	rm -rf out/kselftest
 	make -s -C linux/tools/testing/selftests TARGETS=zcomp \
 		O="$ZCOMP_ROOT/out/kselftest-build" INSTALL_PATH="$ZCOMP_ROOT/out/kselftest" install \
