@@ -13,7 +13,9 @@
 #   text  headers from /usr/include, documentation and man pages
 #   zero  zero-heavy pages: zero, same-filled and sparse pages, as in fresh heaps
 # Prints a report per data set, writes out/bench-pool/density.svg, and ends with one
-# line of key=value pairs.
+# line of key=value pairs. Timings are the median (and minimum) of REPS runs of the trace
+# (default 7; set REPS in the environment), with LZ4 timed in the same pass over the same
+# pages as the stores.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -13,6 +13,19 @@
 //!
 //! Trace: store every page; free a random half (seeded); store a random half of the freed
 //! pages again; compact; read everything back and check every byte.
+//!
+//! Density: "pool/cmp" is data pages over compressed bytes; "+meta/cmp" counts every page
+//! the packing holds, data and metadata (in-slot headers are inside the data pages and are
+//! not counted twice); "meta B/obj" is metadata per object wherever it lives, headers
+//! included.
+//!
+//! Speed: the trace runs `REPS` times (7; the `REPS` environment variable overrides it).
+//! Every store is preceded, in the same pass, by the LZ4 compression of its page, which is
+//! timed too, so store and LZ4 are measured on the same pages under the same cache
+//! conditions. Operations are timed in batches of 32 of one kind. Each figure is reported
+//! as the median and the minimum over the runs, and the cost ratio `(store + free) / lz4`
+//! is computed per run before taking its median and minimum. As a reference, each batch of
+//! objects is also copied end to end into never-reused memory: the least a store can cost.
 
 mod sim;
 
@@ -104,7 +117,8 @@ struct Corpus {
     zero: usize,
     raw: usize,
     objects: Vec<Vec<u8>>,
-    lz4_ns: f64,
+    /// The page each object was compressed from, `PAGE_SIZE` bytes per object.
+    pages_raw: Vec<u8>,
 }
 
 fn is_same_filled(page: &[u8]) -> Option<u64> {
@@ -123,11 +137,9 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
         zero: 0,
         raw: 0,
         objects: Vec::new(),
-        lz4_ns: 0.0,
+        pages_raw: Vec::new(),
     };
     let mut buf = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(8192)];
-    let mut lz4_total = 0u128;
-    let mut compressed = 0u64;
     let mut checked = 0;
     'files: for f in files {
         let Ok(data) = std::fs::read(&f) else {
@@ -147,16 +159,7 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
                 }
                 continue;
             }
-            let t = Instant::now();
-            let n = lz4::block::compress_to_buffer(
-                &page,
-                Some(lz4::block::CompressionMode::DEFAULT),
-                false,
-                &mut buf,
-            )
-            .map_err(|e| format!("lz4: {e}"))?;
-            lz4_total += t.elapsed().as_nanos();
-            compressed += 1;
+            let n = lz4_compress(&page, &mut buf)?;
             if checked < 64 {
                 let back = lz4::block::decompress(&buf[..n], Some(PAGE_SIZE as i32))
                     .map_err(|e| format!("lz4 decompress: {e}"))?;
@@ -171,10 +174,16 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
                 c.raw += 1;
                 c.objects.push(page.to_vec());
             }
+            c.pages_raw.extend_from_slice(&page);
         }
     }
-    c.lz4_ns = lz4_total as f64 / compressed.max(1) as f64;
     Ok(c)
+}
+
+/// Compresses `page` into `out` with `LZ4_compress_default` and returns the length.
+fn lz4_compress(page: &[u8], out: &mut [u8]) -> Result<usize, String> {
+    lz4::block::compress_to_buffer(page, Some(lz4::block::CompressionMode::DEFAULT), false, out)
+        .map_err(|e| format!("lz4: {e}"))
 }
 
 /// The trace, as operations on object indices.
@@ -200,8 +209,33 @@ fn make_trace(n: usize, rng: &mut Rng) -> Vec<Op> {
 struct Density {
     /// Bytes of pages holding object data.
     pool_bytes: u64,
-    /// Metadata bytes outside data pages plus in-object headers.
+    /// Metadata bytes: outside the data pages plus in-object headers (which lie inside
+    /// `pool_bytes`).
     meta_bytes: u64,
+    /// The part of `meta_bytes` outside the data pages.
+    meta_outside: u64,
+}
+
+/// Median and minimum of a set of per-repetition figures.
+#[derive(Default, Clone, Copy)]
+struct Spread {
+    median: f64,
+    min: f64,
+}
+
+fn spread(v: &[f64]) -> Spread {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        return Spread::default();
+    }
+    let median = if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    };
+    Spread { median, min: v[0] }
 }
 
 struct Result1 {
@@ -215,22 +249,60 @@ struct Result1 {
     pre: Density,
     steady: Density,
     steady_stats: PoolStats,
+    waste: Waste,
     zs4_pre: Density,
     zs4: Density,
     zs8: Density,
     zbud_pre: Density,
     zbud: Density,
-    store_ns: f64,
-    free_ns: f64,
-    read_ns: f64,
-    compact_ms: f64,
-    lz4_ns: f64,
+    store_ns: Spread,
+    free_ns: Spread,
+    read_ns: Spread,
+    compact_ms: Spread,
+    lz4_ns: Spread,
+    copy_ns: Spread,
+    /// `(store + free) / lz4` of each repetition, in percent.
+    cost_pct: Spread,
+    reps: usize,
 }
 
 fn density(s: &PoolStats) -> Density {
     Density {
         pool_bytes: s.data_pages * PAGE_SIZE as u64,
         meta_bytes: metadata_milli_bytes_per_object(s) * s.objects / 1000,
+        meta_outside: s.meta_pages * PAGE_SIZE as u64,
+    }
+}
+
+/// Where the steady-state data pages go beyond the compressed bytes, in bytes.
+#[derive(Default, Clone, Copy)]
+struct Waste {
+    /// Slot headers of small objects.
+    headers: u64,
+    /// Slot sizes beyond object plus header.
+    rounding: u64,
+    /// The bytes after the last slot of every span, as if all its pages were present.
+    tails: u64,
+    /// The rest: free slots in the pages of partly used spans.
+    free_slots: u64,
+}
+
+fn waste<S: zcomp_core::page_source::PageSource>(pool: &Pool<S>, st: &PoolStats) -> Waste {
+    let (mut slot_bytes, mut tails) = (0u64, 0u64);
+    for class in 0..zcomp_core::pool::NR_CLASSES {
+        let Some(cs) = pool.class_stats(class) else {
+            continue;
+        };
+        slot_bytes += cs.objects as u64 * cs.slot_size as u64;
+        let span = cs.pages_per_span as u64 * PAGE_SIZE as u64;
+        tails += cs.spans as u64 * (span - cs.slots_per_span as u64 * cs.slot_size as u64);
+    }
+    let headers = (st.objects - st.huge_objects) * zcomp_core::pool::SLOT_HEADER as u64;
+    Waste {
+        headers,
+        rounding: slot_bytes.saturating_sub(st.bytes_stored + headers),
+        tails,
+        free_slots: (st.data_pages * PAGE_SIZE as u64).saturating_sub(slot_bytes + tails),
     }
 }
 
@@ -240,8 +312,14 @@ struct PoolRun {
     free_ns: f64,
     read_ns: f64,
     compact_ms: f64,
+    /// LZ4 compression time per page, measured in the same pass over the same pages as
+    /// the stores.
+    lz4_ns: f64,
+    /// Copying the same objects into a log of cold memory, per store.
+    copy_ns: f64,
     pre: Density,
     steady: PoolStats,
+    waste: Waste,
     live: usize,
     compressed: u64,
 }
@@ -255,11 +333,27 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     let mut pool = Pool::new(&mut src);
     let mut handles = vec![None; n];
     let (mut store_t, mut stores, mut free_t, mut frees) = (0u128, 0u64, 0u128, 0u64);
-    // Operations are timed in batches of one kind. The objects of a batch of stores are
-    // first staged in a buffer that fits the L2 cache, as the compressor's output buffer is
-    // hot in the kernel.
+    let mut lz4_t = 0u128;
+    // Reference: the same objects copied end to end into a log of never-reused memory, the
+    // least any store must do (one copy to memory that is not in the cache).
+    let total: usize = trace
+        .iter()
+        .map(|op| match *op {
+            Op::Store(o) => c.objects[o].len(),
+            Op::Free(_) => 0,
+        })
+        .sum();
+    let mut log = vec![0u8; total];
+    log.fill(1);
+    let (mut log_at, mut copy_t) = (0usize, 0u128);
+    // Operations are timed in batches of one kind. Each page of a batch of stores is first
+    // compressed with LZ4 into a staging buffer that fits the L2 cache, as the compressor's
+    // output buffer is hot in the kernel; the compression of the batch is timed as well,
+    // so that store and LZ4 are measured on the same pages in the same pass.
     const BATCH: usize = 32;
-    let mut stage = vec![0u8; BATCH * PAGE_SIZE];
+    let bound = lz4::block::compress_bound(PAGE_SIZE).unwrap_or(2 * PAGE_SIZE);
+    let mut stage = vec![0u8; BATCH * bound];
+    let mut lens = [0usize; BATCH];
     let mut i = 0;
     while i < trace.len() {
         let is_store = matches!(trace[i], Op::Store(_));
@@ -269,24 +363,44 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
         }
         let ops = &trace[i..j];
         if is_store {
+            let t = Instant::now();
             for (k, op) in ops.iter().enumerate() {
                 if let Op::Store(o) = *op {
-                    let obj = &c.objects[o];
-                    stage[k * PAGE_SIZE..k * PAGE_SIZE + obj.len()].copy_from_slice(obj);
+                    let page = &c.pages_raw[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
+                    lens[k] = lz4_compress(page, &mut stage[k * bound..(k + 1) * bound])?;
+                }
+            }
+            lz4_t += t.elapsed().as_nanos();
+            // Incompressible pages are stored raw, as in `load`; not timed as compression.
+            for (k, op) in ops.iter().enumerate() {
+                if let Op::Store(o) = *op {
+                    if lens[k] >= PAGE_SIZE {
+                        let page = &c.pages_raw[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
+                        stage[k * bound..k * bound + PAGE_SIZE].copy_from_slice(page);
+                        lens[k] = PAGE_SIZE;
+                    }
                 }
             }
             let t = Instant::now();
             for (k, op) in ops.iter().enumerate() {
                 if let Op::Store(o) = *op {
-                    let len = c.objects[o].len();
                     let h = pool
-                        .store(&stage[k * PAGE_SIZE..k * PAGE_SIZE + len])
+                        .store(&stage[k * bound..k * bound + lens[k]])
                         .map_err(|e| format!("store: {e:?}"))?;
                     handles[o] = Some(h);
                 }
             }
             store_t += t.elapsed().as_nanos();
             stores += ops.len() as u64;
+            let t = Instant::now();
+            for (k, op) in ops.iter().enumerate() {
+                if let Op::Store(o) = *op {
+                    let len = c.objects[o].len();
+                    log[log_at..log_at + len].copy_from_slice(&stage[k * bound..k * bound + len]);
+                    log_at += len;
+                }
+            }
+            copy_t += t.elapsed().as_nanos();
         } else {
             let t = Instant::now();
             for op in ops {
@@ -307,6 +421,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     let compact_ms = t.elapsed().as_secs_f64() * 1e3;
     pool.verify().map_err(|e| format!("verify: {}", e.0))?;
     let steady_stats = pool.stats();
+    let waste = waste(&pool, &steady_stats);
 
     let mut buf = [0u8; PAGE_SIZE];
     let live: Vec<usize> = (0..n).filter(|&i| handles[i].is_some()).collect();
@@ -341,28 +456,41 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
         free_ns: free_t as f64 / frees.max(1) as f64,
         read_ns,
         compact_ms,
+        lz4_ns: lz4_t as f64 / stores.max(1) as f64,
+        copy_ns: copy_t as f64 / stores.max(1) as f64,
         pre,
         steady: steady_stats,
+        waste,
         live: live.len(),
         compressed,
     })
 }
 
-/// Runs of the trace whose fastest figures are kept, against noise from other work on
-/// the machine.
-const REPS: usize = 3;
+/// Runs of the trace; timings are reported as the median and the minimum over them,
+/// against noise from other work on the machine. `REPS` in the environment overrides it.
+const REPS: usize = 7;
 
 fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
     let n = c.objects.len();
     let trace = make_trace(n, &mut Rng(seed | 1));
-    let mut best = pool_trace(c, &trace)?;
-    for _ in 1..REPS {
-        let r = pool_trace(c, &trace)?;
-        best.store_ns = best.store_ns.min(r.store_ns);
-        best.free_ns = best.free_ns.min(r.free_ns);
-        best.read_ns = best.read_ns.min(r.read_ns);
-        best.compact_ms = best.compact_ms.min(r.compact_ms);
+    let reps = std::env::var("REPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(REPS)
+        .max(1);
+    let mut runs = Vec::new();
+    for _ in 0..reps {
+        runs.push(pool_trace(c, &trace)?);
     }
+    let fig = |f: fn(&PoolRun) -> f64| spread(&runs.iter().map(f).collect::<Vec<_>>());
+    let store_ns = fig(|r| r.store_ns);
+    let free_ns = fig(|r| r.free_ns);
+    let read_ns = fig(|r| r.read_ns);
+    let compact_ms = fig(|r| r.compact_ms);
+    let lz4_ns = fig(|r| r.lz4_ns);
+    let copy_ns = fig(|r| r.copy_ns);
+    let cost_pct = fig(|r| 100.0 * (r.store_ns + r.free_ns) / r.lz4_ns);
+    let best = runs.swap_remove(0);
 
     // The same trace through the simulated allocators.
     let mut zs4 = Zsmalloc::new(4);
@@ -405,16 +533,20 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
         pre: best.pre,
         steady: density(&best.steady),
         steady_stats: best.steady,
+        waste: best.waste,
         zs4_pre,
         zs4: zs4.compacted_density(),
         zs8: zs8.compacted_density(),
         zbud_pre,
         zbud: zbud.density(),
-        store_ns: best.store_ns,
-        free_ns: best.free_ns,
-        read_ns: best.read_ns,
-        compact_ms: best.compact_ms,
-        lz4_ns: c.lz4_ns,
+        store_ns,
+        free_ns,
+        read_ns,
+        compact_ms,
+        lz4_ns,
+        copy_ns,
+        cost_pct,
+        reps,
     })
 }
 
@@ -422,8 +554,10 @@ fn ratio(d: &Density, compressed: u64) -> f64 {
     d.pool_bytes as f64 / compressed.max(1) as f64
 }
 
+/// Every page the packing holds, data and metadata, over the compressed bytes. In-slot
+/// headers lie inside the data pages and are not counted a second time.
 fn ratio_total(d: &Density, compressed: u64) -> f64 {
-    (d.pool_bytes + d.meta_bytes) as f64 / compressed.max(1) as f64
+    (d.pool_bytes + d.meta_outside) as f64 / compressed.max(1) as f64
 }
 
 fn report(r: &Result1) -> String {
@@ -458,6 +592,7 @@ fn report(r: &Result1) -> String {
             &Density {
                 pool_bytes: c,
                 meta_bytes: 0,
+                meta_outside: 0,
             },
             None,
         ),
@@ -478,16 +613,36 @@ fn report(r: &Result1) -> String {
     let _ = writeln!(
         s,
         "   zcomp pages: {} data + {} metadata; {} spans; {} huge objects; moved {} objects, {} pages compacted in {:.1} ms",
-        st.data_pages, st.meta_pages, st.spans, st.huge_objects, st.objects_moved, st.pages_compacted, r.compact_ms
+        st.data_pages, st.meta_pages, st.spans, st.huge_objects, st.objects_moved, st.pages_compacted, r.compact_ms.median
+    );
+    let w = &r.waste;
+    let pct = |b: u64| 100.0 * b as f64 / c.max(1) as f64;
+    let _ = writeln!(
+        s,
+        "   zcomp overhead over compressed bytes: rounding {:.2}%, span tails {:.2}%, free slots {:.2}%, slot headers {:.2}%, metadata pages {:.2}%",
+        pct(w.rounding),
+        pct(w.tails),
+        pct(w.free_slots),
+        pct(w.headers),
+        pct(st.meta_pages * PAGE_SIZE as u64)
     );
     let _ = writeln!(
         s,
-        "   ns/op: store {:.1}, read {:.1}, free {:.1}; lz4 compress {:.0} ns/page; (store+free)/lz4 = {:.2}%",
-        r.store_ns,
-        r.read_ns,
-        r.free_ns,
-        r.lz4_ns,
-        100.0 * (r.store_ns + r.free_ns) / r.lz4_ns
+        "   ns/op (median / min of {} runs; lz4 on the same pages in the same pass): store {:.1} / {:.1}, read {:.1} / {:.1}, free {:.1} / {:.1}; lz4 compress {:.0} / {:.0} ns/page",
+        r.reps,
+        r.store_ns.median,
+        r.store_ns.min,
+        r.read_ns.median,
+        r.read_ns.min,
+        r.free_ns.median,
+        r.free_ns.min,
+        r.lz4_ns.median,
+        r.lz4_ns.min,
+    );
+    let _ = writeln!(
+        s,
+        "   (store+free)/lz4 per run: median {:.2}%, min {:.2}%; a bare copy of each object to cold memory: {:.1} / {:.1} ns",
+        r.cost_pct.median, r.cost_pct.min, r.copy_ns.median, r.copy_ns.min
     );
     s
 }
@@ -617,23 +772,24 @@ fn main() {
         let c = r.compressed;
         let ovh = ratio(&r.steady, c);
         let margin = ratio(&r.zs4, c) - ovh;
-        let cost = 100.0 * (r.store_ns + r.free_ns) / r.lz4_ns;
+        let cost = r.cost_pct.median;
         worst_margin = worst_margin.min(margin);
         worst_cost = worst_cost.max(cost);
         let _ = write!(
             line,
-            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2}",
+            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_min={:.2}",
             ovh,
             ratio_total(&r.steady, c),
             ratio(&r.zs4, c),
             ratio(&r.zs8, c),
             ratio(&r.zbud, c),
             r.steady.meta_bytes as f64 / r.objects.max(1) as f64,
-            r.store_ns,
-            r.free_ns,
-            r.read_ns,
-            r.lz4_ns,
+            r.store_ns.median,
+            r.free_ns.median,
+            r.read_ns.median,
+            r.lz4_ns.median,
             cost,
+            r.cost_pct.min,
             n = r.name
         );
     }

@@ -168,6 +168,7 @@ impl Zsmalloc {
     fn figures(&self, zspages: impl Fn(&(usize, usize, u32, Packer)) -> usize) -> Density {
         let mut pool_pages = 0u64;
         let mut meta = 0u64;
+        let mut outside = 0u64;
         for cl in &self.classes {
             let z = zspages(cl) as u64;
             pool_pages += z * cl.1 as u64;
@@ -176,6 +177,7 @@ impl Zsmalloc {
             // Out-of-band: 8-byte handle and the zspage struct; in-object: 8-byte handle
             // copy (except in huge classes, which keep it in the page descriptor).
             meta += objects * ZS_HANDLE as u64 + z * ZSPAGE_STRUCT;
+            outside += objects * ZS_HANDLE as u64 + z * ZSPAGE_STRUCT;
             if !huge {
                 meta += objects * ZS_HANDLE as u64;
             }
@@ -183,6 +185,7 @@ impl Zsmalloc {
         Density {
             pool_bytes: pool_pages * PAGE_SIZE as u64,
             meta_bytes: meta,
+            meta_outside: outside,
         }
     }
 
@@ -319,6 +322,7 @@ impl Zbud {
             pool_bytes: (self.live_pages + self.big_pages) * PAGE_SIZE as u64,
             // The in-page header, shared by the two buddies.
             meta_bytes: self.live_pages * CHUNK as u64,
+            meta_outside: 0,
         }
     }
 }

@@ -370,3 +370,48 @@ fn pool_struct_is_small() {
     assert_eq!(pool.stats(), PoolStats::default());
     println!("size_of::<Pool<Zst>>() = {size}");
 }
+
+#[test]
+fn handle_reuse_in_any_order_stays_consistent() {
+    let mut pool = Pool::new(HostPageSource::new());
+    let n = scaled(600);
+    let mut items: Vec<_> = (0..n)
+        .map(|i| {
+            let d = pattern(i, 1 + (i as usize * 37) % 2000);
+            (pool.store(&d).unwrap(), d)
+        })
+        .collect();
+    // Free in a scrambled order, then store again: every handle taken comes off the free
+    // list threaded through the 5-byte handle slots.
+    let mut order: Vec<usize> = (0..items.len()).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, (i * 7919 + 13) % (i + 1));
+    }
+    let mut freed = Vec::new();
+    for &i in order.iter().take(items.len() / 2) {
+        pool.free(items[i].0);
+        freed.push(i);
+    }
+    check(&pool);
+    for (k, &i) in freed.iter().enumerate() {
+        let d = pattern(1000 + k as u64, 1 + (k * 53) % PAGE_SIZE);
+        items[i] = (pool.store(&d).unwrap(), d);
+        if k % 16 == 0 {
+            check(&pool);
+        }
+    }
+    check(&pool);
+    for (h, d) in &items {
+        read_back(&pool, *h, d);
+    }
+    // The header holds 24 handle bits; the largest small object fills its slot exactly.
+    const { assert!(MAX_OBJECTS < 1 << (8 * SLOT_HEADER)) };
+    let big = pattern(7, MAX_SMALL_OBJECT);
+    let h = pool.store(&big).unwrap();
+    read_back(&pool, h, &big);
+    assert_eq!(
+        pool.class_stats(NR_CLASSES - 2).unwrap().max_len as usize,
+        MAX_SMALL_OBJECT
+    );
+    check(&pool);
+}
