@@ -9,7 +9,7 @@
 
 use crate::kernel_pages::KernelPages;
 use crate::page_source::PAGE_SIZE;
-use crate::pool::{Handle, Pool};
+use crate::pool::{Handle, Pool, MAX_SMALL_OBJECT};
 use kernel::{
     bindings, c_str,
     kunit::{kunit_case, kunit_case_null},
@@ -25,10 +25,21 @@ macro_rules! check {
     };
 }
 
-/// Object lengths around every kind of boundary: the smallest, class edges, a page split
-/// across two pages, the largest small object, the smallest huge one, and a raw page.
+/// Object lengths around every kind of boundary: the smallest, class edges, objects that
+/// straddle two pages, the largest small object, the smallest huge one, and a raw page.
 const LENGTHS: [usize; 12] = [
-    1, 15, 16, 17, 100, 1000, 2047, 2900, 3836, 3837, 4000, PAGE_SIZE,
+    1,
+    15,
+    16,
+    17,
+    100,
+    1000,
+    2047,
+    2900,
+    MAX_SMALL_OBJECT,
+    MAX_SMALL_OBJECT + 1,
+    4000,
+    PAGE_SIZE,
 ];
 
 /// Objects of each length: enough to need several spans in every class.
