@@ -744,6 +744,27 @@ impl Table {
         Some(unsafe { nonnull_add(leaf, (idx % per_leaf) * esize) })
     }
 
+    /// Takes index `*next` for a new entry at the end of the table, populating the table
+    /// page it lives in, and advances `*next`. Indices above `max` are refused.
+    fn grow<S: PageSource>(
+        &mut self,
+        src: &mut S,
+        meta_pages: &mut u64,
+        next: &mut u32,
+        max: usize,
+        per_leaf: usize,
+    ) -> Result<u32, StoreError> {
+        let idx = *next;
+        if idx as usize > max {
+            return Err(StoreError::TooManyObjects);
+        }
+        if !self.populate(src, meta_pages, idx as usize, per_leaf) {
+            return Err(StoreError::NoMemory);
+        }
+        *next += 1;
+        Ok(idx)
+    }
+
     /// Makes sure the leaf page holding entry `idx` exists. Returns false if a page could
     /// not be obtained or `idx` is beyond the table's reach.
     fn populate<S: PageSource>(
@@ -995,18 +1016,13 @@ impl<S: PageSource> Pool<S> {
             debug_assert!(false, "free handle {idx} without a slot");
             return Err(StoreError::TooManyObjects);
         }
-        let idx = self.next_handle;
-        if idx as usize > MAX_OBJECTS {
-            return Err(StoreError::TooManyObjects);
-        }
-        let meta = &mut self.stats.meta_pages;
-        if !self
-            .handles
-            .populate(&mut self.src, meta, idx as usize, HANDLES_PER_PAGE)
-        {
-            return Err(StoreError::NoMemory);
-        }
-        self.next_handle += 1;
+        let idx = self.handles.grow(
+            &mut self.src,
+            &mut self.stats.meta_pages,
+            &mut self.next_handle,
+            MAX_OBJECTS,
+            HANDLES_PER_PAGE,
+        )?;
         match self.hptr(idx as usize) {
             Some(p) => Ok((idx, p)),
             None => {
@@ -1027,19 +1043,13 @@ impl<S: PageSource> Pool<S> {
             self.free_desc = self.d(id).next;
             id
         } else {
-            let id = self.next_desc;
-            if id as usize > MAX_SPANS {
-                return Err(StoreError::TooManyObjects);
-            }
-            let meta = &mut self.stats.meta_pages;
-            if !self
-                .descs
-                .populate(&mut self.src, meta, id as usize, DESCS_PER_PAGE)
-            {
-                return Err(StoreError::NoMemory);
-            }
-            self.next_desc += 1;
-            id
+            self.descs.grow(
+                &mut self.src,
+                &mut self.stats.meta_pages,
+                &mut self.next_desc,
+                MAX_SPANS,
+                DESCS_PER_PAGE,
+            )?
         };
         let d = self.dm(id);
         // INVARIANT: a new span has no pages and no live slots.
