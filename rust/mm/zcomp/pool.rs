@@ -8,12 +8,12 @@
 //!
 //! A small object occupies one *slot* of a size class. A slot is a 3-byte header (the
 //! object's handle, which fits in 24 bits, used by compaction to find the handle of an
-//! object it moves) followed by the payload, rounded up to the class size. Class sizes are spaced [`CLASS_SPACING`]
-//! (16) bytes apart, from 16 to 3840 bytes. The slots of a class live in *spans*: up to 16
-//! pages that need not be physically contiguous. Slots are laid end to end across the
-//! pages of a span, so a slot may straddle a page boundary (as in zsmalloc). The number of
-//! pages of a class's span is chosen at compile time to minimise the bytes a span costs per
-//! slot, descriptor included:
+//! object it moves) followed by the payload, rounded up to the class size. Class sizes
+//! are spaced [`CLASS_SPACING`] (16) bytes apart, from 16 to 3840 bytes. The slots of a
+//! class live in *spans*: up to 16 pages that need not be physically contiguous. Slots are
+//! laid end to end across the pages of a span, so a slot may straddle a page boundary (as
+//! in zsmalloc). The number of pages of a class's span is chosen at compile time to
+//! minimise the bytes a span costs per slot, descriptor included:
 //!
 //! ```text
 //!   pages(size) = argmin over p in 1..=16 of (p * 4096 + 192) / floor(p * 4096 / size)
