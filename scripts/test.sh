@@ -51,6 +51,9 @@ if KBUILD_EXTRA="CLIPPY=1" bash scripts/build-kernel.sh zcomp >"$logs/build.log"
 		>"$logs/kselftest-install.log" 2>&1
 	check $? "kselftest install"
 
+	bash scripts/series.sh >"$logs/series.log" 2>&1
+	check $? "series applies with git am and is checkpatch-clean (log: $logs/series.log)"
+
 	echo "test: the harness fails a run whose kernel log has a warning"
 	! bash qemu/guest-run.sh qemu/splat-selftest.sh >"$logs/splat.log" 2>&1 &&
 		grep -q 'FAIL: the kernel reported' "$logs/splat.log"
