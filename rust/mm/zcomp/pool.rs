@@ -1677,6 +1677,13 @@ impl<S: PageSource> Pool<S> {
             self.dm(id).clear(slot);
             self.release_unused(id, slot)
         };
+        self.drop_object(id);
+        freed
+    }
+
+    /// Accounts for one live object fewer in span `id`: frees the span once it is empty,
+    /// otherwise moves it to the list of its new fullness.
+    fn drop_object(&mut self, id: u32) {
         let d = self.dm(id);
         d.inuse -= 1;
         if d.inuse == 0 {
@@ -1685,7 +1692,6 @@ impl<S: PageSource> Pool<S> {
         } else {
             self.regroup(id);
         }
-        freed
     }
 
     /// Moves the object in slot `from` of span `sid` to slot `to` of span `did`. Returns
@@ -1719,14 +1725,7 @@ impl<S: PageSource> Pool<S> {
             self.regroup(did);
         }
         let freed = if class == HUGE {
-            let d = self.dm(sid);
-            d.inuse -= 1;
-            if d.inuse == 0 {
-                self.list_del(sid);
-                self.free_desc(sid);
-            } else {
-                self.regroup(sid);
-            }
+            self.drop_object(sid);
             0
         } else {
             self.free_slot(sid, from)
