@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make test`: host tests of the core, then the patched kernel built, booted
-# under QEMU, and its KUnit suites and zcomp kselftests run. Ends with one
+# under QEMU, and its KUnit suites and zcomp kselftests run; then the series
+# checked commit by commit (scripts/check-series.sh). Ends with one
 # "N passed, N failed" line over every test case and check, and exits
 # non-zero if anything failed.
 set -uo pipefail
@@ -76,6 +77,11 @@ if KBUILD_EXTRA="CLIPPY=1" bash scripts/build-kernel.sh zcomp >"$logs/build.log"
 		passed=$((passed + ${kunit_passed:-0}))
 		failed=$((failed + ${kunit_failed:-0}))
 	fi
+
+	echo "test: every commit of the series builds (CLIPPY=1) and boots"
+	bash scripts/check-series.sh >"$logs/check-series.log" 2>&1
+	check $? "series is bisectable (log: $logs/check-series.log)"
+	grep '^check-series:' "$logs/check-series.log"
 else
 	tail -40 "$logs/build.log"
 	check 1 "kernel build (log: $logs/build.log)"
