@@ -30,7 +30,7 @@ module! {
     type: Zcomp,
     name: "zcomp",
     author: "The zcomp authors",
-    description: "Compressed memory for swap, with writeback to a backing device",
+    description: "Compressed memory for swap",
     license: "GPL",
 }
 
