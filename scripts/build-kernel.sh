@@ -20,11 +20,7 @@ bisect)
 stock)
 	bash "$ZCOMP_ROOT/scripts/kernel-tree.sh" >&2
 	src=$ZCOMP_ROOT/out/stock-src
-	if ! [ -e "$src/.git" ]; then
-		git -C "$LINUX_DIR" worktree prune
-		git -C "$LINUX_DIR" worktree add -q --detach "$src" base
-	fi
-	git -C "$src" checkout -q --detach base
+	linux_worktree "$src" base
 	;;
 *) echo "build-kernel: unknown kernel '$flavour' (zcomp or stock)" >&2; exit 2 ;;
 esac

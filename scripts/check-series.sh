@@ -7,10 +7,6 @@ set -euo pipefail
 
 bash "$ZCOMP_ROOT/scripts/kernel-tree.sh"
 src=$ZCOMP_ROOT/out/bisect-src
-if ! [ -e "$src/.git" ]; then
-	git -C "$LINUX_DIR" worktree prune
-	git -C "$LINUX_DIR" worktree add -q --detach "$src" base
-fi
 log=$ZCOMP_ROOT/out/check-series
 mkdir -p "$log"
 # From the commit that adds it on, zcomp must initialise and its KUnit suite pass.
@@ -24,7 +20,7 @@ SH
 status=0
 for commit in $(git -C "$LINUX_DIR" rev-list --reverse base..zcomp); do
 	subject=$(git -C "$LINUX_DIR" log -1 --format=%s "$commit")
-	git -C "$src" checkout -q --detach "$commit"
+	linux_worktree "$src" "$commit"
 	if ! KBUILD_EXTRA="CLIPPY=1" bash "$ZCOMP_ROOT/scripts/build-kernel.sh" bisect \
 		>"$log/build.log" 2>&1; then
 		tail -30 "$log/build.log"

@@ -13,3 +13,14 @@ VNG_VENV=$TOOLS_DIR/vng
 LINUX_DIR=$ZCOMP_ROOT/linux
 export LIBCLANG_PATH=/usr/lib/llvm-19/lib
 export PATH=$TOOLS_DIR/bin:$VNG_VENV/bin:$PATH
+
+# Point the linux/ worktree $1 (made if missing) at revision $2, detached.
+linux_worktree() {
+	if ! [ -e "$1/.git" ]; then
+		rm -rf "$1"
+		git -C "$LINUX_DIR" worktree prune
+		git -C "$LINUX_DIR" worktree add -q --detach "$1" "$2"
+	fi
+	git -C "$1" am --abort 2>/dev/null || true
+	git -C "$1" checkout -q -f --detach "$2"
+}

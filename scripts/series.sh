@@ -25,9 +25,7 @@ PY
 
 # It must apply on the pristine base and give exactly linux/'s tree.
 check=$ZCOMP_ROOT/out/series-check
-git -C "$LINUX_DIR" worktree remove -f "$check" 2>/dev/null || rm -rf "$check"
-git -C "$LINUX_DIR" worktree prune
-git -C "$LINUX_DIR" worktree add -q --detach "$check" base
+linux_worktree "$check" base
 if ! git -C "$check" -c user.name=zcomp -c user.email=zcomp@localhost am -q \
 	$(ls "$out"/*.patch | grep -v 0000-cover-letter); then
 	echo "series: FAIL: the series does not apply with git am on the base" >&2
@@ -37,7 +35,6 @@ if ! git -C "$check" diff --quiet HEAD zcomp; then
 	echo "series: FAIL: applying the series does not reproduce linux/" >&2
 	exit 1
 fi
-git -C "$LINUX_DIR" worktree remove -f "$check"
 
 status=0
 for p in "$out"/0*.patch; do
