@@ -26,17 +26,20 @@
 //! as the median and the minimum over the runs, and the cost ratio `(store + free) / lz4`
 //! is computed per run before taking its median and minimum. As a reference, each batch of
 //! objects is also copied end to end into never-reused memory: the least a store can cost.
+//! The pool's pages, that reference copy and the pages fed to LZ4 all lie in transparent
+//! huge pages, as the kernel reaches them through its direct map (see `pages.rs`).
 
+mod pages;
 mod sim;
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use zcomp_core::host::HostPageSource;
 use zcomp_core::page_source::PAGE_SIZE;
 use zcomp_core::pool::{metadata_milli_bytes_per_object, Pool, PoolStats};
 
+use pages::{DirectMapPages, HugeRegion};
 use sim::{Zbud, Zsmalloc};
 
 /// xorshift64*: a small seeded generator, so runs are reproducible.
@@ -117,8 +120,9 @@ struct Corpus {
     zero: usize,
     raw: usize,
     objects: Vec<Vec<u8>>,
-    /// The page each object was compressed from, `PAGE_SIZE` bytes per object.
-    pages_raw: Vec<u8>,
+    /// The page each object was compressed from, `PAGE_SIZE` bytes per object, in huge
+    /// pages as the compressor reads them through the kernel's direct map.
+    pages_raw: HugeRegion,
 }
 
 fn is_same_filled(page: &[u8]) -> Option<u64> {
@@ -131,14 +135,9 @@ fn is_same_filled(page: &[u8]) -> Option<u64> {
 fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
     let mut files = Vec::new();
     list_files(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let mut c = Corpus {
-        pages: 0,
-        same_filled: 0,
-        zero: 0,
-        raw: 0,
-        objects: Vec::new(),
-        pages_raw: Vec::new(),
-    };
+    let (mut pages, mut same_filled, mut zero, mut raw) = (0, 0, 0, 0);
+    let mut objects = Vec::new();
+    let mut pages_raw = Vec::new();
     let mut buf = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(8192)];
     let mut checked = 0;
     'files: for f in files {
@@ -146,16 +145,16 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
             continue;
         };
         for chunk in data.chunks(PAGE_SIZE) {
-            if c.pages >= max_pages {
+            if pages >= max_pages {
                 break 'files;
             }
             let mut page = [0u8; PAGE_SIZE];
             page[..chunk.len()].copy_from_slice(chunk);
-            c.pages += 1;
+            pages += 1;
             if let Some(v) = is_same_filled(&page) {
-                c.same_filled += 1;
+                same_filled += 1;
                 if v == 0 {
-                    c.zero += 1;
+                    zero += 1;
                 }
                 continue;
             }
@@ -169,15 +168,24 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
                 checked += 1;
             }
             if n < PAGE_SIZE {
-                c.objects.push(buf[..n].to_vec());
+                objects.push(buf[..n].to_vec());
             } else {
-                c.raw += 1;
-                c.objects.push(page.to_vec());
+                raw += 1;
+                objects.push(page.to_vec());
             }
-            c.pages_raw.extend_from_slice(&page);
+            pages_raw.extend_from_slice(&page);
         }
     }
-    Ok(c)
+    let mut region = HugeRegion::new(pages_raw.len())?;
+    region.as_mut_slice()[..pages_raw.len()].copy_from_slice(&pages_raw);
+    Ok(Corpus {
+        pages,
+        same_filled,
+        zero,
+        raw,
+        objects,
+        pages_raw: region,
+    })
 }
 
 /// Compresses `page` into `out` with `LZ4_compress_default` and returns the length.
@@ -327,9 +335,9 @@ struct PoolRun {
 fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     let n = c.objects.len();
 
-    // Enough recycled, pre-faulted pages for the whole trace, as the kernel's page
-    // allocator would hand out from its free lists.
-    let mut src = HostPageSource::with_cache(n + n / 4);
+    // Enough pre-faulted pages for the whole trace, recycled as the kernel's page allocator
+    // does and mapped with huge pages as the kernel's direct map is.
+    let mut src = DirectMapPages::new(n + n / 4)?;
     let mut pool = Pool::new(&mut src);
     let mut handles = vec![None; n];
     let (mut store_t, mut stores, mut free_t, mut frees) = (0u128, 0u64, 0u128, 0u64);
@@ -343,7 +351,8 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
             Op::Free(_) => 0,
         })
         .sum();
-    let mut log = vec![0u8; total];
+    let mut log_region = HugeRegion::new(total)?;
+    let log = log_region.as_mut_slice();
     log.fill(1);
     let (mut log_at, mut copy_t) = (0usize, 0u128);
     // Operations are timed in batches of one kind. Each page of a batch of stores is first
@@ -366,7 +375,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
             let t = Instant::now();
             for (k, op) in ops.iter().enumerate() {
                 if let Op::Store(o) = *op {
-                    let page = &c.pages_raw[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
+                    let page = &c.pages_raw.as_slice()[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
                     lens[k] = lz4_compress(page, &mut stage[k * bound..(k + 1) * bound])?;
                 }
             }
@@ -375,7 +384,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
             for (k, op) in ops.iter().enumerate() {
                 if let Op::Store(o) = *op {
                     if lens[k] >= PAGE_SIZE {
-                        let page = &c.pages_raw[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
+                        let page = &c.pages_raw.as_slice()[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
                         stage[k * bound..k * bound + PAGE_SIZE].copy_from_slice(page);
                         lens[k] = PAGE_SIZE;
                     }

@@ -3,23 +3,17 @@
 //! A [`PageSource`] over the host allocator, for tests, fuzzing and benchmarks.
 
 use alloc::alloc::{alloc, dealloc, Layout};
-use alloc::vec::Vec;
 use core::ptr::NonNull;
 
 use crate::page_source::{PageSource, PAGE_SIZE};
 
 /// Pages from the global allocator, 4096-aligned, with counters and failure injection.
-///
-/// A source made with [`HostPageSource::with_cache`] keeps freed pages and hands them out
-/// again, like the kernel's per-CPU page lists, so that benchmarks measure the pool rather
-/// than the host allocator and first-touch page faults.
 #[derive(Debug, Default)]
 pub struct HostPageSource {
     live: usize,
     peak: usize,
     allocs: u64,
     fail_after: Option<u64>,
-    cache: Option<Vec<NonNull<u8>>>,
 }
 
 fn layout() -> Layout {
@@ -31,24 +25,6 @@ impl HostPageSource {
     /// A source that never fails (until the host runs out of memory).
     pub fn new() -> Self {
         Self::default()
-    }
-
-    /// A source that recycles freed pages, with `prefill` pages allocated and written up
-    /// front.
-    pub fn with_cache(prefill: usize) -> Self {
-        let mut cache = Vec::with_capacity(prefill);
-        for _ in 0..prefill {
-            // SAFETY: the layout has a nonzero size.
-            if let Some(p) = NonNull::new(unsafe { alloc(layout()) }) {
-                // SAFETY: `p` is a fresh allocation of `PAGE_SIZE` bytes.
-                unsafe { p.as_ptr().write_bytes(0, PAGE_SIZE) };
-                cache.push(p);
-            }
-        }
-        Self {
-            cache: Some(cache),
-            ..Self::default()
-        }
     }
 
     /// Makes the source succeed `n` more times and then fail every allocation; `None`
@@ -81,9 +57,8 @@ impl PageSource for HostPageSource {
             }
             self.fail_after = Some(n - 1);
         }
-        let cached = self.cache.as_mut().and_then(Vec::pop);
         // SAFETY: the layout has a nonzero size.
-        let page = cached.or_else(|| NonNull::new(unsafe { alloc(layout()) }))?;
+        let page = NonNull::new(unsafe { alloc(layout()) })?;
         self.live += 1;
         self.peak = self.peak.max(self.live);
         self.allocs += 1;
@@ -92,21 +67,8 @@ impl PageSource for HostPageSource {
 
     unsafe fn free_page(&mut self, page: NonNull<u8>) {
         self.live -= 1;
-        if let Some(cache) = self.cache.as_mut() {
-            cache.push(page);
-            return;
-        }
         // SAFETY: by the caller's contract `page` came from `alloc_page`, which allocated it
         // with this same layout, and it is not used again.
         unsafe { dealloc(page.as_ptr(), layout()) };
-    }
-}
-
-impl Drop for HostPageSource {
-    fn drop(&mut self) {
-        for p in self.cache.take().unwrap_or_default() {
-            // SAFETY: cached pages were allocated with this layout and are not in use.
-            unsafe { dealloc(p.as_ptr(), layout()) };
-        }
     }
 }
