@@ -461,7 +461,8 @@ pub struct VerifyError(pub &'static str);
 /// For the huge class `pages[i]` is `Some` iff slot `i` is live, and the handle of slot
 /// `i` is kept in `bits` instead (two per word). A descriptor not in use has no pages and
 /// `next` links it on the free descriptor list. `group` is the fullness list the span is
-/// on, or [`GROUP_FULL`] when it is on none.
+/// on, [`GROUP_FULL`] when it is full, or [`GROUP_FILL`] when it is its class's fill span;
+/// in the last two cases it is on no list.
 ///
 /// The fields a free touches (counters, links, bitmap) share the first cache line; the
 /// page pointers, which a read needs, fill the next two.
@@ -483,6 +484,9 @@ const _: () = assert!(size_of::<SpanDesc>() == 192);
 
 /// `SpanDesc::group` of a full span, which is on no list.
 const GROUP_FULL: u8 = NR_GROUPS as u8;
+
+/// `SpanDesc::group` of the span its class stores into (see [`Fill`]), which is on no list.
+const GROUP_FILL: u8 = NR_GROUPS as u8 + 1;
 
 /// Fullness list of a non-full span with `inuse` of `slots` slots used.
 fn group_of(inuse: usize, slots: usize) -> u8 {
@@ -549,13 +553,19 @@ impl SpanDesc {
         }
     }
 
-    /// Lowest clear bit below `n`.
-    fn first_zero(&self, n: usize) -> Option<usize> {
-        for (wi, w) in self.bits.iter().enumerate() {
-            if *w != u64::MAX {
+    /// Lowest clear bit in `start..n`.
+    fn first_zero(&self, start: usize, n: usize) -> Option<usize> {
+        let mut wi = start / 64;
+        // Bits below `start` in its word count as set.
+        let mut below = (1u64 << (start % 64)) - 1;
+        while let Some(w) = self.bits.get(wi) {
+            let w = w | below;
+            if w != u64::MAX {
                 let i = wi * 64 + w.trailing_ones() as usize;
                 return if i < n { Some(i) } else { None };
             }
+            below = 0;
+            wi += 1;
         }
         None
     }
@@ -617,14 +627,38 @@ impl SpanDesc {
     }
 }
 
-/// Per-class state, stored in class-state pages.
-#[repr(C)]
-#[derive(Default)]
+/// Per-class state, stored in class-state pages, a cache line each.
+#[repr(C, align(64))]
 struct ClassState {
     /// Heads of the fullness lists (descriptor ids, 0 for empty).
     heads: [u32; NR_GROUPS],
     objects: u32,
     spans: u32,
+    fill: Fill,
+}
+
+const _: () = assert!(size_of::<ClassState>() == 64);
+
+/// The span a small class stores into, taken off the fullness lists while it is filled (as
+/// SLUB keeps a CPU's slab off the partial list), and its lowest free slot.
+///
+/// A store finds its slot here without reading the class state or searching a bitmap first,
+/// so the descriptor's bitmap and page pointers are fetched together, and it moves no span
+/// between lists until the span is full.
+#[derive(Clone, Copy)]
+struct Fill {
+    /// The span's descriptor, `None` when the class has no fill span.
+    desc: Option<NonNull<SpanDesc>>,
+    id: u32,
+    slot: u32,
+}
+
+impl Fill {
+    const NONE: Self = Self {
+        desc: None,
+        id: 0,
+        slot: 0,
+    };
 }
 
 /// Class states per class-state page.
@@ -845,6 +879,11 @@ fn alloc_zeroed<S: PageSource>(src: &mut S, meta_pages: &mut u64) -> Option<NonN
 ///   when obtained and holding [`ClassState`] values.
 /// - Every page reachable from the pool was obtained from `src` and is owned by the pool.
 /// - Counters in `stats` match what [`Pool::verify`] recounts.
+/// - For each class `c` whose [`ClassState::fill`] cursor has `desc` set: it points to the
+///   descriptor of span `id`, which is in use, of class `c`, not full, has
+///   `group == GROUP_FILL`, at least one live slot (outside [`Pool::store`]), and `slot` as
+///   its lowest free slot. No other span has `group == GROUP_FILL`; the huge class has no
+///   fill span.
 pub struct Pool<S: PageSource> {
     src: S,
     handles: Table,
@@ -909,6 +948,7 @@ impl<S: PageSource> Pool<S> {
                 heads: [0; NR_GROUPS],
                 objects: 0,
                 spans: 0,
+                fill: Fill::NONE,
             },
         }
     }
@@ -1132,7 +1172,8 @@ impl<S: PageSource> Pool<S> {
             let d = self.d(id);
             (d.class as usize, d.group, d.prev, d.next)
         };
-        if group == GROUP_FULL {
+        if group as usize >= NR_GROUPS {
+            // Full or filling: on no list.
             return;
         }
         if prev != 0 {
@@ -1149,9 +1190,12 @@ impl<S: PageSource> Pool<S> {
         d.next = 0;
     }
 
-    /// Moves span `id` to the list matching its fullness.
+    /// Moves span `id` to the list matching its fullness, unless it is a fill span.
     fn regroup(&mut self, id: u32) {
         let d = self.d(id);
+        if d.group == GROUP_FILL {
+            return;
+        }
         let g = group_of(d.inuse as usize, info(d.class as usize).slots as usize);
         if g != d.group {
             self.list_del(id);
@@ -1380,28 +1424,73 @@ impl<S: PageSource> Pool<S> {
         }
     }
 
+    /// Makes the fullest listed span of small class `class` its fill span, or a new span if
+    /// none is listed, and returns the new cursor.
+    fn refill(&mut self, class: usize) -> Result<Fill, StoreError> {
+        let listed = self.fullest(class, 0);
+        let id = if listed != 0 {
+            self.list_del(listed);
+            listed
+        } else {
+            self.alloc_desc(class)?
+        };
+        let nslots = info(class).slots as usize;
+        let d = self.dm(id);
+        d.group = GROUP_FILL;
+        let slot = d.first_zero(0, nslots);
+        let desc = self.desc_ptr(id);
+        debug_assert!(slot.is_some() && desc.is_some(), "fill span {id} unusable");
+        // INVARIANT: span `id` is in use, of class `class`, off the lists and marked as its
+        // class's fill span; a listed or new span is not full, `slot` is its lowest free slot.
+        let fill = Fill {
+            desc,
+            id,
+            slot: slot.unwrap_or(0) as u32,
+        };
+        self.csm(class).fill = fill;
+        Ok(fill)
+    }
+
+    /// Ends the fill span of small class `class`, if any: lists it by fullness, or frees it
+    /// if it holds nothing.
+    fn retire_fill(&mut self, class: usize) {
+        let f = &mut self.csm(class).fill;
+        if f.desc.is_none() {
+            return;
+        }
+        let id = f.id;
+        *f = Fill::NONE;
+        let d = self.dm(id);
+        d.group = GROUP_FULL;
+        if d.inuse == 0 {
+            self.free_desc(id);
+        } else {
+            self.regroup(id);
+        }
+    }
+
     fn store_small(
         &mut self,
         class: usize,
         idx: u32,
         data: &[u8],
     ) -> Result<(u32, usize), StoreError> {
-        let (id, created) = self.span_for_store(class)?;
+        let fill = match self.cs(class).fill {
+            f if f.desc.is_some() => f,
+            _ => self.refill(class)?,
+        };
+        let Some(dp) = fill.desc else {
+            return Err(StoreError::NoMemory);
+        };
+        let (id, slot) = (fill.id, fill.slot as usize);
         let ci = info(class);
         let size = ci.size as usize;
-        let Some(dp) = self.desc_ptr(id) else {
-            debug_assert!(false, "span {id} without a descriptor");
-            return Err(StoreError::NoMemory);
-        };
-        // SAFETY: `dp` is span `id`'s descriptor in a populated descriptor page owned by
-        // the pool, initialised (zero bytes are a valid `SpanDesc`). `&mut self` excludes
-        // other users, and until the last use of `d` below nothing else forms a reference
-        // to this descriptor: only the page source and the counters are touched meanwhile.
+        // SAFETY: by the `Pool` invariant `dp` is the descriptor of the class's fill span, in
+        // a populated descriptor page owned by the pool. `&mut self` excludes other users,
+        // and until the last use of `d` below nothing else forms a reference to this
+        // descriptor: only the page source, the cursor and the counters are touched
+        // meanwhile.
         let d = unsafe { &mut *dp.as_ptr() };
-        let Some(slot) = d.first_zero(ci.slots as usize) else {
-            debug_assert!(false, "listed span is full");
-            return Err(StoreError::NoMemory);
-        };
         let off = slot * size;
         let (first, last) = (off / PAGE_SIZE, (off + size - 1) / PAGE_SIZE);
         for p in first..=last {
@@ -1433,7 +1522,9 @@ impl<S: PageSource> Pool<S> {
                             }
                         }
                     }
-                    self.drop_new_span(id, created);
+                    if d.inuse == 0 {
+                        self.retire_fill(class);
+                    }
                     return Err(StoreError::NoMemory);
                 }
             }
@@ -1443,10 +1534,18 @@ impl<S: PageSource> Pool<S> {
         d.write(off + SLOT_HEADER, data);
         d.set(slot);
         d.inuse += 1;
-        let regroup = group_of_class(d.inuse as usize, &ci) != d.group;
-        if regroup {
-            self.regroup(id);
+        let next = d.first_zero(slot + 1, ci.slots as usize);
+        if next.is_none() {
+            d.group = GROUP_FULL;
         }
+        // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
+        self.csm(class).fill = match next {
+            Some(n) => Fill {
+                slot: n as u32,
+                ..fill
+            },
+            None => Fill::NONE,
+        };
         Ok((id, slot))
     }
 
@@ -1656,7 +1755,15 @@ impl<S: PageSource> Pool<S> {
             }
         }
         d.inuse -= 1;
-        if d.inuse == 0 {
+        if d.group == GROUP_FILL {
+            if d.inuse == 0 {
+                self.retire_fill(class);
+            } else {
+                // INVARIANT: the cursor keeps the lowest free slot.
+                let f = &mut self.csm(class).fill;
+                f.slot = f.slot.min(slot as u32);
+            }
+        } else if d.inuse == 0 {
             self.list_del(id);
             self.free_desc(id);
         } else if group_of_class(d.inuse as usize, &ci) != d.group {
@@ -1685,6 +1792,7 @@ impl<S: PageSource> Pool<S> {
     /// otherwise moves it to the list of its new fullness.
     fn drop_object(&mut self, id: u32) {
         let d = self.dm(id);
+        debug_assert!(d.group != GROUP_FILL, "fill span {id} compacted");
         d.inuse -= 1;
         if d.inuse == 0 {
             self.list_del(id);
@@ -1752,7 +1860,7 @@ impl<S: PageSource> Pool<S> {
         } else {
             // A single non-full span: pack its objects into its lowest slots.
             let d = self.d(src);
-            match (d.last_one(), d.first_zero(nslots)) {
+            match (d.last_one(), d.first_zero(0, nslots)) {
                 (Some(from), Some(to)) if to < from => (from, to, src),
                 _ => return Step::Idle,
             }
@@ -1777,7 +1885,7 @@ impl<S: PageSource> Pool<S> {
         if d.class as usize == HUGE {
             d.pages.iter().take(nslots).position(Option::is_none)
         } else {
-            d.first_zero(nslots)
+            d.first_zero(0, nslots)
         }
     }
 
@@ -1792,6 +1900,8 @@ impl<S: PageSource> Pool<S> {
         let mut visited = 0;
         while visited < NR_CLASSES {
             let class = self.compact_class as usize % NR_CLASSES;
+            // Compaction works on listed spans only.
+            self.retire_fill(class);
             loop {
                 if st.moved >= max_moves {
                     self.stats.pages_compacted += st.pages_freed as u64;
@@ -1951,8 +2061,25 @@ impl<S: PageSource> Pool<S> {
             if let Some(c) = class_spans.get_mut(class) {
                 *c += 1;
             }
-            if d.group != group_of(inuse, nslots) {
+            if d.group == GROUP_FILL {
+                let fill = self.cs(class).fill;
+                if fill.id != id || fill.desc != self.desc_ptr(id) || fill.desc.is_none() {
+                    return Err(VerifyError("fill span without its cursor"));
+                }
+                if d.first_zero(0, nslots) != Some(fill.slot as usize) {
+                    return Err(VerifyError("fill cursor is not the lowest free slot"));
+                }
+            } else if d.group != group_of(inuse, nslots) {
                 return Err(VerifyError("span on the wrong fullness list"));
+            }
+        }
+        for class in 0..NR_CLASSES {
+            let fill = self.cs(class).fill;
+            if fill.desc.is_some() {
+                let d = self.d(fill.id);
+                if d.in_use == 0 || d.class as usize != class || d.group != GROUP_FILL {
+                    return Err(VerifyError("fill cursor on a foreign span"));
+                }
             }
         }
         for class in 0..NR_CLASSES {
