@@ -640,15 +640,18 @@ struct ClassState {
 const _: () = assert!(size_of::<ClassState>() == 64);
 
 /// The span a small class stores into, taken off the fullness lists while it is filled (as
-/// SLUB keeps a CPU's slab off the partial list), and its lowest free slot.
+/// SLUB keeps a CPU's slab off the partial list), its lowest free slot, and where that slot
+/// starts in memory.
 ///
-/// A store finds its slot here without reading the class state or searching a bitmap first,
-/// so the descriptor's bitmap and page pointers are fetched together, and it moves no span
-/// between lists until the span is full.
+/// A store finds its slot and, most of the time, its address here, so it can start copying
+/// without waiting for the span's descriptor (whose bitmap it updates meanwhile), and it
+/// moves no span between lists until the span is full.
 #[derive(Clone, Copy)]
 struct Fill {
     /// The span's descriptor, `None` when the class has no fill span.
     desc: Option<NonNull<SpanDesc>>,
+    /// The address of slot `slot` if the slot lies within one present page of the span.
+    dest: Option<NonNull<u8>>,
     id: u32,
     slot: u32,
 }
@@ -656,9 +659,18 @@ struct Fill {
 impl Fill {
     const NONE: Self = Self {
         desc: None,
+        dest: None,
         id: 0,
         slot: 0,
     };
+}
+
+/// The address of slot `slot` of span `d` of class shape `ci`, if the slot lies within one
+/// present page.
+fn slot_dest(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<NonNull<u8>> {
+    let off = slot * ci.size as usize;
+    let (p, room) = d.addr(off)?;
+    (room >= ci.size as usize).then_some(p)
 }
 
 /// Class states per class-state page.
@@ -882,8 +894,8 @@ fn alloc_zeroed<S: PageSource>(src: &mut S, meta_pages: &mut u64) -> Option<NonN
 /// - For each class `c` whose [`ClassState::fill`] cursor has `desc` set: it points to the
 ///   descriptor of span `id`, which is in use, of class `c`, not full, has
 ///   `group == GROUP_FILL`, at least one live slot (outside [`Pool::store`]), and `slot` as
-///   its lowest free slot. No other span has `group == GROUP_FILL`; the huge class has no
-///   fill span.
+///   its lowest free slot; `dest` is [`slot_dest`] of that slot. No other span has
+///   `group == GROUP_FILL`; the huge class has no fill span.
 pub struct Pool<S: PageSource> {
     src: S,
     handles: Table,
@@ -1434,18 +1446,20 @@ impl<S: PageSource> Pool<S> {
         } else {
             self.alloc_desc(class)?
         };
-        let nslots = info(class).slots as usize;
+        let ci = info(class);
         let d = self.dm(id);
         d.group = GROUP_FILL;
-        let slot = d.first_zero(0, nslots);
+        let slot = d.first_zero(0, ci.slots as usize).unwrap_or(0);
+        let dest = slot_dest(d, &ci, slot);
         let desc = self.desc_ptr(id);
-        debug_assert!(slot.is_some() && desc.is_some(), "fill span {id} unusable");
+        debug_assert!(desc.is_some(), "fill span {id} without a descriptor");
         // INVARIANT: span `id` is in use, of class `class`, off the lists and marked as its
-        // class's fill span; a listed or new span is not full, `slot` is its lowest free slot.
+        // class's fill span; a listed or new span is not full, so it has a lowest free slot.
         let fill = Fill {
             desc,
+            dest,
             id,
-            slot: slot.unwrap_or(0) as u32,
+            slot: slot as u32,
         };
         self.csm(class).fill = fill;
         Ok(fill)
@@ -1492,6 +1506,51 @@ impl<S: PageSource> Pool<S> {
         // meanwhile.
         let d = unsafe { &mut *dp.as_ptr() };
         let off = slot * size;
+        if let Some(dst) = fill.dest {
+            // SAFETY: by the `Pool` invariant `dst` is where free slot `slot` starts, inside
+            // one present page of the span that the pool owns and nothing else references
+            // (`&mut self`); the slot's `size` bytes hold the header and `data`.
+            unsafe {
+                ptr::copy_nonoverlapping(idx.to_le_bytes().as_ptr(), dst.as_ptr(), SLOT_HEADER);
+                ptr::copy_nonoverlapping(data.as_ptr(), dst.as_ptr().add(SLOT_HEADER), data.len());
+            }
+        } else if let Err(e) = self.fill_slow(d, &ci, idx, off, data) {
+            // A span that became the fill span for this store and is still empty goes.
+            if d.inuse == 0 {
+                self.retire_fill(class);
+            }
+            return Err(e);
+        }
+        d.set(slot);
+        d.inuse += 1;
+        let next = d.first_zero(slot + 1, ci.slots as usize);
+        if next.is_none() {
+            d.group = GROUP_FULL;
+        }
+        // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
+        self.csm(class).fill = match next {
+            Some(n) => Fill {
+                dest: slot_dest(d, &ci, n),
+                slot: n as u32,
+                ..fill
+            },
+            None => Fill::NONE,
+        };
+        Ok((id, slot))
+    }
+
+    /// Stores into the fill span's slot at byte `off` of descriptor `d` when the slot's
+    /// pages are not all present or it straddles two of them. On failure, leaves the span's
+    /// pages as they were.
+    fn fill_slow(
+        &mut self,
+        d: &mut SpanDesc,
+        ci: &ClassInfo,
+        idx: u32,
+        off: usize,
+        data: &[u8],
+    ) -> Result<(), StoreError> {
+        let size = ci.size as usize;
         let (first, last) = (off / PAGE_SIZE, (off + size - 1) / PAGE_SIZE);
         for p in first..=last {
             let Some(entry) = d.pages.get_mut(p) else {
@@ -1511,7 +1570,7 @@ impl<S: PageSource> Pool<S> {
                 None => {
                     // Give back what this store took: pages no live slot overlaps.
                     for q in first..p {
-                        let (lo, hi) = slots_of_page(&ci, q);
+                        let (lo, hi) = slots_of_page(ci, q);
                         if lo > hi || !d.any(lo, hi) {
                             if let Some(page) = d.pages.get_mut(q).and_then(Option::take) {
                                 d.nr_pages -= 1;
@@ -1522,9 +1581,6 @@ impl<S: PageSource> Pool<S> {
                             }
                         }
                     }
-                    if d.inuse == 0 {
-                        self.retire_fill(class);
-                    }
                     return Err(StoreError::NoMemory);
                 }
             }
@@ -1532,21 +1588,7 @@ impl<S: PageSource> Pool<S> {
         let hdr = idx.to_le_bytes();
         d.write(off, hdr.get(..SLOT_HEADER).unwrap_or(&hdr));
         d.write(off + SLOT_HEADER, data);
-        d.set(slot);
-        d.inuse += 1;
-        let next = d.first_zero(slot + 1, ci.slots as usize);
-        if next.is_none() {
-            d.group = GROUP_FULL;
-        }
-        // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
-        self.csm(class).fill = match next {
-            Some(n) => Fill {
-                slot: n as u32,
-                ..fill
-            },
-            None => Fill::NONE,
-        };
-        Ok((id, slot))
+        Ok(())
     }
 
     fn store_huge(&mut self, idx: u32, data: &[u8]) -> Result<(u32, usize), StoreError> {
@@ -1759,9 +1801,13 @@ impl<S: PageSource> Pool<S> {
             if d.inuse == 0 {
                 self.retire_fill(class);
             } else {
-                // INVARIANT: the cursor keeps the lowest free slot.
                 let f = &mut self.csm(class).fill;
-                f.slot = f.slot.min(slot as u32);
+                if (slot as u32) < f.slot || freed != 0 {
+                    // INVARIANT: the cursor keeps the lowest free slot, and its address only
+                    // while the page under it is present.
+                    f.slot = f.slot.min(slot as u32);
+                    f.dest = slot_dest(d, &ci, f.slot as usize);
+                }
             }
         } else if d.inuse == 0 {
             self.list_del(id);
@@ -2068,6 +2114,9 @@ impl<S: PageSource> Pool<S> {
                 }
                 if d.first_zero(0, nslots) != Some(fill.slot as usize) {
                     return Err(VerifyError("fill cursor is not the lowest free slot"));
+                }
+                if fill.dest != slot_dest(d, &ci, fill.slot as usize) {
+                    return Err(VerifyError("fill cursor address"));
                 }
             } else if d.group != group_of(inuse, nslots) {
                 return Err(VerifyError("span on the wrong fullness list"));
