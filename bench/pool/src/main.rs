@@ -295,7 +295,7 @@ struct Waste {
     free_slots: u64,
 }
 
-fn waste<S: zcomp_core::page_source::PageSource>(pool: &Pool<S>, st: &PoolStats) -> Waste {
+fn waste<S: zcomp_core::page_source::PageSource>(pool: &mut Pool<S>, st: &PoolStats) -> Waste {
     let (mut slot_bytes, mut tails) = (0u64, 0u64);
     for class in 0..zcomp_core::pool::NR_CLASSES {
         let Some(cs) = pool.class_stats(class) else {
@@ -430,7 +430,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     let compact_ms = t.elapsed().as_secs_f64() * 1e3;
     pool.verify().map_err(|e| format!("verify: {}", e.0))?;
     let steady_stats = pool.stats();
-    let waste = waste(&pool, &steady_stats);
+    let waste = waste(&mut pool, &steady_stats);
 
     let mut buf = [0u8; PAGE_SIZE];
     let live: Vec<usize> = (0..n).filter(|&i| handles[i].is_some()).collect();

@@ -313,10 +313,31 @@ fn handles_are_reused_after_free() {
     let mut pool = Pool::new(HostPageSource::new());
     let a = pool.store(b"hello").unwrap();
     pool.free(a);
+    // Applies the pending free.
+    assert_eq!(pool.stats().objects, 0);
     let b = pool.store(b"world").unwrap();
     assert_eq!(a, b);
     assert_eq!(Handle::from_raw(b.to_raw()), Some(b));
     assert_eq!(Handle::from_raw(0), None);
+}
+
+#[test]
+fn frees_apply_in_batches() {
+    let mut src = HostPageSource::new();
+    let mut pool = Pool::new(&mut src);
+    // Huge objects: a page each.
+    let handles: Vec<Handle> = (0..FREE_BATCH)
+        .map(|_| pool.store(&[7; PAGE_SIZE]).unwrap())
+        .collect();
+    let held = pool.source().live_pages();
+    for &h in &handles[1..] {
+        pool.free(h);
+    }
+    assert_eq!(pool.source().live_pages(), held);
+    pool.free(handles[0]);
+    assert_eq!(pool.source().live_pages(), held - FREE_BATCH);
+    assert_eq!(pool.stats().objects, 0);
+    pool.verify().unwrap();
 }
 
 #[test]
