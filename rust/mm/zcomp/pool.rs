@@ -1765,39 +1765,47 @@ impl<S: PageSource> Pool<S> {
         let n = core::mem::take(&mut self.npending) as usize;
         let batch = self.pending;
         let batch = batch.get(..n).unwrap_or(&[]);
+        let mut slots = [None; FREE_BATCH];
         let mut spans = [0u32; FREE_BATCH];
-        for (span, &h) in spans.iter_mut().zip(batch) {
-            *span = hs_decode(self.hget(h as usize)).map_or(0, |l| l.span);
+        for ((hp, span), &h) in slots.iter_mut().zip(spans.iter_mut()).zip(batch) {
+            *hp = self.hptr(h as usize);
+            *span = hp.and_then(|p| hs_decode(p.get())).map_or(0, |l| l.span);
         }
-        let mut in_use = [false; FREE_BATCH];
-        for (u, &id) in in_use.iter_mut().zip(&spans) {
-            *u = self.d(id).in_use != 0;
+        let mut descs = [None; FREE_BATCH];
+        for (dp, &id) in descs.iter_mut().zip(&spans) {
+            // SAFETY: descriptors live in populated, zero-initialised pool pages, and `&self`
+            // keeps them alive and free of writers for the read.
+            *dp = self
+                .desc_ptr(id)
+                .filter(|p| unsafe { p.as_ref() }.in_use != 0);
         }
-        for (&h, &u) in batch.iter().zip(&in_use) {
-            match Handle::from_raw(h) {
-                Some(h) if u => self.free_now(h),
+        for (((&h, &hp), &id), &dp) in batch.iter().zip(&slots).zip(&spans).zip(&descs) {
+            match (Handle::from_raw(h), hp, dp) {
+                (Some(h), Some(hp), Some(dp)) => self.free_now(h, hp, id, dp),
                 _ => debug_assert!(false, "bad handle {h}"),
             }
         }
     }
 
-    fn free_now(&mut self, h: Handle) {
-        let Some(hp) = self.hptr(h.index()) else {
-            debug_assert!(false, "bad handle {}", h.to_raw());
-            return;
-        };
+    /// Frees the object of handle `h`, whose slot is `hp` and whose span was `id`, with
+    /// descriptor `dp`, when the batch was read.
+    fn free_now(&mut self, h: Handle, hp: HSlot, id: u32, dp: NonNull<SpanDesc>) {
+        // Read again: an earlier free of the batch may have freed the same handle.
         let Some(Loc {
             class,
-            span: id,
+            span,
             slot,
             len,
         }) = hs_decode(hp.get())
         else {
-            debug_assert!(false, "bad handle {}", h.to_raw());
+            debug_assert!(false, "handle {} freed twice", h.to_raw());
             return;
         };
-        let d = self.d(id);
-        let live = d.in_use != 0
+        // SAFETY: `dp` is the descriptor of span `id` in a populated, zero-initialised pool
+        // page, and `&self` keeps it alive and free of writers for the check.
+        let d = unsafe { dp.as_ref() };
+        let live = span == id
+            && d.in_use != 0
             && d.class as usize == class
             && if class == HUGE {
                 d.page(slot).is_some()
@@ -1817,7 +1825,7 @@ impl<S: PageSource> Pool<S> {
         let freed = if class == HUGE {
             self.free_slot(id, slot)
         } else {
-            self.free_small(id, class, slot)
+            self.free_small(dp, id, class, slot)
         };
         self.stats.pages_freed_on_free += freed as u64;
         hp.set(HS_FREE | self.free_handle as u64);
@@ -1830,16 +1838,13 @@ impl<S: PageSource> Pool<S> {
         }
     }
 
-    /// [`Pool::free_slot`] for live slot `slot` of small span `id` of class `class`, with a
-    /// single descriptor lookup.
-    fn free_small(&mut self, id: u32, class: usize, slot: usize) -> u32 {
-        let Some(dp) = self.desc_ptr(id) else {
-            return 0;
-        };
+    /// [`Pool::free_slot`] for live slot `slot` of small span `id` of class `class`, whose
+    /// descriptor is `dp`.
+    fn free_small(&mut self, dp: NonNull<SpanDesc>, id: u32, class: usize, slot: usize) -> u32 {
         let ci = info(class);
         let size = ci.size as usize;
-        // SAFETY: as in `store_small`: a live descriptor in a pool-owned page, and nothing
-        // else refers to it until the last use of `d`.
+        // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
+        // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
         d.clear(slot);
         let off = slot * size;
