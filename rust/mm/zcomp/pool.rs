@@ -1865,7 +1865,16 @@ impl<S: PageSource> Pool<S> {
         }
         d.inuse -= 1;
         if d.group == GROUP_FILL {
-            if d.inuse == 0 {
+            // Stores go to the fullest span, where freed slots on present pages take new
+            // objects without new pages: a fill span that a listed span has overtaken gives
+            // way to it.
+            let group = group_of_class(d.inuse as usize, &ci) as usize;
+            let overtaken = self
+                .cs(class)
+                .heads
+                .get(group + 1..)
+                .is_some_and(|fuller| fuller.iter().any(|&h| h != 0));
+            if d.inuse == 0 || overtaken {
                 self.retire_fill(class);
             } else {
                 let f = &mut self.csm(class).fill;
