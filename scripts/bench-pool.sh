@@ -14,8 +14,8 @@
 #   zero  zero-heavy pages: zero, same-filled and sparse pages, as in fresh heaps
 # Prints a report per data set, writes out/bench-pool/density.svg, and ends with one
 # line of key=value pairs. Timings are the median (and minimum) of REPS runs of the trace
-# (default 7; set REPS in the environment), with LZ4 timed in the same pass over the same
-# pages as the stores.
+# (default 7; set REPS in the environment); each store follows the LZ4 compression of its
+# page, and is charged what it adds to the next compression (bench/pool/src/main.rs).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)

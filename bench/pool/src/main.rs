@@ -20,14 +20,19 @@
 //! included.
 //!
 //! Speed: the trace runs `REPS` times (7; the `REPS` environment variable overrides it).
-//! Every store is preceded, in the same pass, by the LZ4 compression of its page, which is
-//! timed too, so store and LZ4 are measured on the same pages under the same cache
-//! conditions. Operations are timed in batches of 32 of one kind. Each figure is reported
-//! as the median and the minimum over the runs, and the cost ratio `(store + free) / lz4`
-//! is computed per run before taking its median and minimum. As a reference, each batch of
-//! objects is also copied end to end into never-reused memory: the least a store can cost.
-//! The pool's pages, that reference copy and the pages fed to LZ4 all lie in transparent
-//! huge pages, as the kernel reaches them through its direct map (see `pages.rs`).
+//! Each store compresses its page with LZ4 and stores the result at once, as the kernel
+//! does; LZ4 and the store are each timed on their own (less the cost of reading the clock),
+//! and frees in batches of 32 made back to back. The clock read waits for the store's loads
+//! but not for its writes, which drain while the next page is compressed, as in the kernel;
+//! what that costs shows up as LZ4 running slower after a store. So the same trace is also
+//! replayed with no store at all, before and after (against drift), and the store is
+//! charged its own time plus the difference in LZ4 time ("added to the next compression").
+//! The cost ratio `(store + added + free) / lz4 alone` is computed per run, and every figure
+//! is reported as the median and the minimum over the runs. As a reference, the trace is
+//! also replayed copying each object end to end into never-reused memory: the least a store
+//! can cost. The pool's pages, that reference copy and the pages fed to LZ4 all lie in
+//! transparent huge pages, as the kernel reaches them through its direct map (see
+//! `pages.rs`).
 
 mod pages;
 mod sim;
@@ -123,6 +128,13 @@ struct Corpus {
     /// The page each object was compressed from, `PAGE_SIZE` bytes per object, in huge
     /// pages as the compressor reads them through the kernel's direct map.
     pages_raw: HugeRegion,
+}
+
+impl Corpus {
+    /// The page object `o` was compressed from.
+    fn page(&self, o: usize) -> &[u8] {
+        &self.pages_raw.as_slice()[o * PAGE_SIZE..(o + 1) * PAGE_SIZE]
+    }
 }
 
 fn is_same_filled(page: &[u8]) -> Option<u64> {
@@ -264,11 +276,13 @@ struct Result1 {
     zbud_pre: Density,
     zbud: Density,
     store_ns: Spread,
+    store_after_ns: Spread,
     free_ns: Spread,
     read_ns: Spread,
     compact_ms: Spread,
     lz4_ns: Spread,
     copy_ns: Spread,
+    copy_after_ns: Spread,
     /// `(store + free) / lz4` of each repetition, in percent.
     cost_pct: Spread,
     reps: usize,
@@ -314,17 +328,179 @@ fn waste<S: zcomp_core::page_source::PageSource>(pool: &mut Pool<S>, st: &PoolSt
     }
 }
 
+/// What reading the clock costs, in ns: the median of back-to-back `Instant` reads.
+///
+/// `Instant::now` reads the TSC after the instructions before it have completed (Linux's
+/// vDSO orders the read), so a single operation timed between two reads includes the
+/// latency of its loads but not the draining of its stores, which overlaps the next
+/// operation, as it does in the kernel; see [`PoolRun::store_after_ns`].
+fn clock_ns() -> f64 {
+    let reads: Vec<f64> = (0..10_001)
+        .map(|_| {
+            let t = Instant::now();
+            t.elapsed().as_nanos() as f64
+        })
+        .collect();
+    spread(&reads).median
+}
+
+/// Single operations timed one by one.
+#[derive(Default)]
+struct OpTimes {
+    ns: u128,
+    ops: u64,
+}
+
+impl OpTimes {
+    fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let r = f();
+        self.ns += t.elapsed().as_nanos();
+        self.ops += 1;
+        r
+    }
+
+    /// Mean time per operation, less the cost of reading the clock, `clock` ns.
+    fn mean(&self, clock: f64) -> f64 {
+        self.ns as f64 / self.ops.max(1) as f64 - clock
+    }
+}
+
+/// What a replay of the trace measured.
+#[derive(Default)]
+struct TraceTimes {
+    /// LZ4, page by page.
+    lz4: OpTimes,
+    /// Stores, one by one.
+    store: OpTimes,
+    /// Frees, in batches of up to 32 made back to back.
+    free_ns: u128,
+    frees: u64,
+}
+
+/// Where a replay keeps what its stores returned, by object.
+type Handles<H> = Vec<Option<H>>;
+
+/// What a replay stores objects into.
+trait Target {
+    type Handle: Copy;
+    fn store(&mut self, data: &[u8]) -> Result<Self::Handle, String>;
+    fn free(&mut self, h: Self::Handle);
+}
+
+impl<S: zcomp_core::page_source::PageSource> Target for Pool<S> {
+    type Handle = zcomp_core::pool::Handle;
+
+    fn store(&mut self, data: &[u8]) -> Result<Self::Handle, String> {
+        Pool::store(self, data).map_err(|e| format!("store: {e:?}"))
+    }
+
+    fn free(&mut self, h: Self::Handle) {
+        Pool::free(self, h)
+    }
+}
+
+/// No store at all: the replay's LZ4 on its own.
+struct Nothing;
+
+/// The handle of a target that keeps none, as big as a pool handle, so that the replay's
+/// bookkeeping costs the same with every target.
+type NoHandle = std::num::NonZeroU32;
+
+impl Target for Nothing {
+    type Handle = NoHandle;
+
+    fn store(&mut self, _data: &[u8]) -> Result<NoHandle, String> {
+        Ok(NoHandle::MIN)
+    }
+
+    fn free(&mut self, _h: NoHandle) {}
+}
+
+/// Objects copied end to end into a log of never-reused memory: the least a store can do.
+struct Log<'a> {
+    buf: &'a mut [u8],
+    at: usize,
+}
+
+impl Target for Log<'_> {
+    type Handle = NoHandle;
+
+    fn store(&mut self, data: &[u8]) -> Result<NoHandle, String> {
+        let end = self.at + data.len();
+        self.buf
+            .get_mut(self.at..end)
+            .ok_or("log too short")?
+            .copy_from_slice(data);
+        self.at = end;
+        Ok(NoHandle::MIN)
+    }
+
+    fn free(&mut self, _h: NoHandle) {}
+}
+
+/// Replays `trace` into `target`: each store compresses its page with LZ4 and stores the
+/// result at once, as the kernel does, each timed on its own; frees are timed in batches of
+/// up to 32. Handles are kept in `handles` (grown as needed) outside the timing: looking
+/// them up by object would add the benchmark's own cache misses to the operations'.
+fn replay<T: Target>(
+    c: &Corpus,
+    trace: &[Op],
+    out: &mut [u8],
+    target: &mut T,
+    handles: &mut Handles<T::Handle>,
+    times: &mut TraceTimes,
+) -> Result<(), String> {
+    const BATCH: usize = 32;
+    handles.resize(c.objects.len(), None);
+    let mut i = 0;
+    while let Some(op) = trace.get(i) {
+        if let Op::Store(o) = *op {
+            let page = c.page(o);
+            let mut len = times.lz4.time(|| lz4_compress(page, out))?;
+            if len >= PAGE_SIZE {
+                // Stored raw, as in `load`.
+                out.get_mut(..PAGE_SIZE)
+                    .ok_or("output buffer too short")?
+                    .copy_from_slice(page);
+                len = PAGE_SIZE;
+            }
+            let h = times.store.time(|| target.store(&out[..len]))?;
+            handles[o] = Some(h);
+            i += 1;
+            continue;
+        }
+        let mut batch = [None; BATCH];
+        let mut k = 0;
+        while let (Some(Op::Free(o)), Some(slot)) = (trace.get(i), batch.get_mut(k)) {
+            *slot = handles[*o].take();
+            (i, k) = (i + 1, k + 1);
+        }
+        let t = Instant::now();
+        for h in batch.into_iter().flatten() {
+            target.free(h);
+        }
+        times.free_ns += t.elapsed().as_nanos();
+        times.frees += k as u64;
+    }
+    Ok(())
+}
+
 /// What one run of the trace through the pool measured.
 struct PoolRun {
     store_ns: f64,
+    /// How much longer LZ4 takes on the page after a store than on its own: the cost of
+    /// the store's writes draining while the next page is compressed.
+    store_after_ns: f64,
     free_ns: f64,
     read_ns: f64,
     compact_ms: f64,
-    /// LZ4 compression time per page, measured in the same pass over the same pages as
-    /// the stores.
+    /// LZ4 compression time per page, on its own.
     lz4_ns: f64,
-    /// Copying the same objects into a log of cold memory, per store.
+    /// Copying the same objects into a log of cold memory, per store, and what the copies
+    /// add to the next compression.
     copy_ns: f64,
+    copy_after_ns: f64,
     pre: Density,
     steady: PoolStats,
     waste: Waste,
@@ -340,98 +516,22 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     let mut src = DirectMapPages::new(n + n / 4)?;
     let mut pool = Pool::new(&mut src);
     let mut handles = vec![None; n];
-    let (mut store_t, mut stores, mut free_t, mut frees) = (0u128, 0u64, 0u128, 0u64);
-    let mut lz4_t = 0u128;
-    // Reference: the same objects copied end to end into a log of never-reused memory, the
-    // least any store must do (one copy to memory that is not in the cache).
-    let total: usize = trace
-        .iter()
-        .map(|op| match *op {
-            Op::Store(o) => c.objects[o].len(),
-            Op::Free(_) => 0,
-        })
-        .sum();
-    let mut log_region = HugeRegion::new(total)?;
-    let log = log_region.as_mut_slice();
-    log.fill(1);
-    let (mut log_at, mut copy_t) = (0usize, 0u128);
-    // Operations are timed in batches of one kind. Each page of a batch of stores is first
-    // compressed with LZ4 into a staging buffer that fits the L2 cache, as the compressor's
-    // output buffer is hot in the kernel; the compression of the batch is timed as well,
-    // so that store and LZ4 are measured on the same pages in the same pass.
-    const BATCH: usize = 32;
-    let bound = lz4::block::compress_bound(PAGE_SIZE).unwrap_or(2 * PAGE_SIZE);
-    let mut stage = vec![0u8; BATCH * bound];
-    let mut lens = [0usize; BATCH];
-    let mut i = 0;
-    while i < trace.len() {
-        let is_store = matches!(trace[i], Op::Store(_));
-        let mut j = i;
-        while j < trace.len() && j - i < BATCH && matches!(trace[j], Op::Store(_)) == is_store {
-            j += 1;
-        }
-        let ops = &trace[i..j];
-        if is_store {
-            let t = Instant::now();
-            for (k, op) in ops.iter().enumerate() {
-                if let Op::Store(o) = *op {
-                    let page = &c.pages_raw.as_slice()[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
-                    lens[k] = lz4_compress(page, &mut stage[k * bound..(k + 1) * bound])?;
-                }
-            }
-            lz4_t += t.elapsed().as_nanos();
-            // Incompressible pages are stored raw, as in `load`; not timed as compression.
-            for (k, op) in ops.iter().enumerate() {
-                if let Op::Store(o) = *op {
-                    if lens[k] >= PAGE_SIZE {
-                        let page = &c.pages_raw.as_slice()[o * PAGE_SIZE..(o + 1) * PAGE_SIZE];
-                        stage[k * bound..k * bound + PAGE_SIZE].copy_from_slice(page);
-                        lens[k] = PAGE_SIZE;
-                    }
-                }
-            }
-            // Handles go to a batch-local array while timed: scattering them into `handles`
-            // would add the benchmark's own cache misses to the pool's.
-            let mut stored = [None; BATCH];
-            let t = Instant::now();
-            for (k, got) in stored.iter_mut().enumerate().take(ops.len()) {
-                *got = Some(
-                    pool.store(&stage[k * bound..k * bound + lens[k]])
-                        .map_err(|e| format!("store: {e:?}"))?,
-                );
-            }
-            store_t += t.elapsed().as_nanos();
-            for (op, h) in ops.iter().zip(stored) {
-                if let Op::Store(o) = *op {
-                    handles[o] = h;
-                }
-            }
-            stores += ops.len() as u64;
-            let t = Instant::now();
-            for (k, op) in ops.iter().enumerate() {
-                if let Op::Store(o) = *op {
-                    let len = c.objects[o].len();
-                    log[log_at..log_at + len].copy_from_slice(&stage[k * bound..k * bound + len]);
-                    log_at += len;
-                }
-            }
-            copy_t += t.elapsed().as_nanos();
-        } else {
-            let mut batch = [None; BATCH];
-            for (h, op) in batch.iter_mut().zip(ops) {
-                if let Op::Free(o) = *op {
-                    *h = handles[o].take();
-                }
-            }
-            let t = Instant::now();
-            for h in batch.into_iter().flatten() {
-                pool.free(h);
-            }
-            free_t += t.elapsed().as_nanos();
-            frees += ops.len() as u64;
-        }
-        i = j;
-    }
+    let clock = clock_ns();
+    let mut out = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(2 * PAGE_SIZE)];
+    // The trace without a pool, before and after the passes compared with it, against drift
+    // in the machine's speed: LZ4's time on its own.
+    let mut alone = TraceTimes::default();
+    let mut units = Handles::default();
+    replay(c, trace, &mut out, &mut Nothing, &mut units, &mut alone)?;
+    let mut through_pool = TraceTimes::default();
+    replay(
+        c,
+        trace,
+        &mut out,
+        &mut pool,
+        &mut handles,
+        &mut through_pool,
+    )?;
     let pre = density(&pool.stats());
     let t = Instant::now();
     while !pool.compact(1024).done {}
@@ -468,13 +568,34 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     if src.live_pages() != 0 {
         return Err("pool leaked pages".into());
     }
+    // Reference: the same objects copied end to end into a log of never-reused memory, the
+    // least any store must do.
+    let total: usize = trace
+        .iter()
+        .map(|op| match *op {
+            Op::Store(o) => c.objects[o].len(),
+            Op::Free(_) => 0,
+        })
+        .sum();
+    let mut log_region = HugeRegion::new(total)?;
+    let mut log = Log {
+        buf: log_region.as_mut_slice(),
+        at: 0,
+    };
+    log.buf.fill(1);
+    let mut through_copy = TraceTimes::default();
+    replay(c, trace, &mut out, &mut log, &mut units, &mut through_copy)?;
+    replay(c, trace, &mut out, &mut Nothing, &mut units, &mut alone)?;
+    let lz4_ns = alone.lz4.mean(clock);
     Ok(PoolRun {
-        store_ns: store_t as f64 / stores.max(1) as f64,
-        free_ns: free_t as f64 / frees.max(1) as f64,
+        store_ns: through_pool.store.mean(clock),
+        store_after_ns: through_pool.lz4.mean(clock) - lz4_ns,
+        free_ns: through_pool.free_ns as f64 / through_pool.frees.max(1) as f64,
         read_ns,
         compact_ms,
-        lz4_ns: lz4_t as f64 / stores.max(1) as f64,
-        copy_ns: copy_t as f64 / stores.max(1) as f64,
+        lz4_ns,
+        copy_ns: through_copy.store.mean(clock),
+        copy_after_ns: through_copy.lz4.mean(clock) - lz4_ns,
         pre,
         steady: steady_stats,
         waste,
@@ -501,12 +622,14 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
     }
     let fig = |f: fn(&PoolRun) -> f64| spread(&runs.iter().map(f).collect::<Vec<_>>());
     let store_ns = fig(|r| r.store_ns);
+    let store_after_ns = fig(|r| r.store_after_ns);
     let free_ns = fig(|r| r.free_ns);
     let read_ns = fig(|r| r.read_ns);
     let compact_ms = fig(|r| r.compact_ms);
     let lz4_ns = fig(|r| r.lz4_ns);
     let copy_ns = fig(|r| r.copy_ns);
-    let cost_pct = fig(|r| 100.0 * (r.store_ns + r.free_ns) / r.lz4_ns);
+    let copy_after_ns = fig(|r| r.copy_after_ns);
+    let cost_pct = fig(|r| 100.0 * (r.store_ns + r.store_after_ns + r.free_ns) / r.lz4_ns);
     let best = runs.swap_remove(0);
 
     // The same trace through the simulated allocators.
@@ -557,11 +680,13 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
         zbud_pre,
         zbud: zbud.density(),
         store_ns,
+        store_after_ns,
         free_ns,
         read_ns,
         compact_ms,
         lz4_ns,
         copy_ns,
+        copy_after_ns,
         cost_pct,
         reps,
     })
@@ -645,10 +770,12 @@ fn report(r: &Result1) -> String {
     );
     let _ = writeln!(
         s,
-        "   ns/op (median / min of {} runs; lz4 on the same pages in the same pass): store {:.1} / {:.1}, read {:.1} / {:.1}, free {:.1} / {:.1}; lz4 compress {:.0} / {:.0} ns/page",
+        "   ns/op (median / min of {} runs): store {:.1} / {:.1}, then {:.1} / {:.1} added to the next compression; read {:.1} / {:.1}, free {:.1} / {:.1}; lz4 compress {:.0} / {:.0} ns/page",
         r.reps,
         r.store_ns.median,
         r.store_ns.min,
+        r.store_after_ns.median,
+        r.store_after_ns.min,
         r.read_ns.median,
         r.read_ns.min,
         r.free_ns.median,
@@ -658,8 +785,13 @@ fn report(r: &Result1) -> String {
     );
     let _ = writeln!(
         s,
-        "   (store+free)/lz4 per run: median {:.2}%, min {:.2}%; a bare copy of each object to cold memory: {:.1} / {:.1} ns",
-        r.cost_pct.median, r.cost_pct.min, r.copy_ns.median, r.copy_ns.min
+        "   (store+added+free)/lz4 per run: median {:.2}%, min {:.2}%; a bare copy of each object to cold memory: {:.1} / {:.1} ns, then {:.1} / {:.1}",
+        r.cost_pct.median,
+        r.cost_pct.min,
+        r.copy_ns.median,
+        r.copy_ns.min,
+        r.copy_after_ns.median,
+        r.copy_after_ns.min
     );
     s
 }
@@ -808,7 +940,7 @@ fn main() {
         worst_cost = worst_cost.max(cost);
         let _ = write!(
             line,
-            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_pre_compact_over_cmp={:.4} {n}_zs4_pre_compact_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_min={:.2}",
+            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_pre_compact_over_cmp={:.4} {n}_zs4_pre_compact_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_store_after_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_min={:.2}",
             ovh,
             ratio_total(&r.steady, c),
             ratio(&r.zs4, c),
@@ -818,6 +950,7 @@ fn main() {
             ratio(&r.zs4_pre, c),
             r.steady.meta_bytes as f64 / r.objects.max(1) as f64,
             r.store_ns.median,
+            r.store_after_ns.median,
             r.free_ns.median,
             r.read_ns.median,
             r.lz4_ns.median,
