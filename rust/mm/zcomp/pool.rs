@@ -1889,9 +1889,24 @@ impl<S: PageSource> Pool<S> {
             self.list_del(id);
             self.free_desc(id);
         } else if group_of_class(d.inuse as usize, &ci) != d.group {
+            let was_full = d.group == GROUP_FULL;
             self.regroup(id);
+            if was_full {
+                self.yield_fill(class, id);
+            }
         }
         freed
+    }
+
+    /// Retires the fill span of small class `class` if listed span `id` is in a fuller
+    /// group, so that stores go on filling the fullest span.
+    fn yield_fill(&mut self, class: usize, id: u32) {
+        let fill = self.cs(class).fill;
+        if fill.desc.is_some()
+            && group_of_class(self.d(fill.id).inuse as usize, &info(class)) < self.d(id).group
+        {
+            self.retire_fill(class);
+        }
     }
 
     /// Empties slot `slot` of span `id`, returning unused pages and the span itself if it

@@ -322,6 +322,44 @@ fn handles_are_reused_after_free() {
 }
 
 #[test]
+fn stores_fill_freed_slots_before_taking_pages() {
+    let mut pool = Pool::new(HostPageSource::new());
+    let data = [5u8; 200];
+    let class = class_of(&mut pool, &data);
+    let cs = pool.class_stats(class).unwrap();
+    let per_span = cs.slots_per_span as usize;
+    // Three full spans and a quarter of a fourth, which stores then go to.
+    let handles: Vec<Handle> = (0..3 * per_span + per_span / 4)
+        .map(|_| pool.store(&data).unwrap())
+        .collect();
+    // Every other object of the full spans goes: no page of theirs empties.
+    for h in handles[..3 * per_span].iter().step_by(2) {
+        pool.free(*h);
+    }
+    let pages = pool.stats().data_pages;
+    // The freed slots take new objects before the fourth span's empty pages are populated.
+    for _ in 0..per_span {
+        pool.store(&data).unwrap();
+    }
+    assert!(
+        pool.stats().data_pages <= pages + 1,
+        "{} data pages, {pages} before",
+        pool.stats().data_pages
+    );
+    pool.verify().unwrap();
+}
+
+/// The class that objects like `data` go to.
+fn class_of<S: PageSource>(pool: &mut Pool<S>, data: &[u8]) -> usize {
+    (0..NR_CLASSES)
+        .find(|&c| {
+            pool.class_stats(c)
+                .is_some_and(|cs| cs.max_len as usize >= data.len())
+        })
+        .unwrap()
+}
+
+#[test]
 fn frees_apply_in_batches() {
     let mut src = HostPageSource::new();
     let mut pool = Pool::new(&mut src);
