@@ -688,6 +688,65 @@ fn slot_dest(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<NonNull<u8>> {
     (room >= ci.size as usize).then_some(p)
 }
 
+/// Cache line size of the architectures the pool is built for; prefetches step by it.
+const CACHE_LINE: usize = 64;
+
+/// Starts fetching, for writing, the cache lines under slot `slot` of span `d` of class
+/// shape `ci` that lie in present pages, without waiting for them.
+///
+/// A store writes its slot's lines without having read them, so each costs a fetch from
+/// memory that the store's writes wait for, and that delays whatever the caller does next.
+/// Fetching the next slot's lines right after a store lets them arrive while the caller
+/// goes on (as the processor's own prefetcher does for a stream of adjacent writes, which a
+/// class's stores are not, being spread between other classes' and filling free slots
+/// between live ones).
+fn prefetch_slot(d: &SpanDesc, ci: &ClassInfo, slot: usize) {
+    let size = ci.size as usize;
+    let (mut off, end) = (slot * size, (slot + 1) * size);
+    while off < end {
+        let Some((p, room)) = d.addr(off) else {
+            // Not populated yet: nothing there to fetch.
+            off = (off / PAGE_SIZE + 1) * PAGE_SIZE;
+            continue;
+        };
+        let n = room.min(end - off);
+        let first = p.as_ptr() as usize & !(CACHE_LINE - 1);
+        for line in (first..p.as_ptr() as usize + n).step_by(CACHE_LINE) {
+            prefetch_line_for_write(line);
+        }
+        off += n;
+    }
+}
+
+/// Starts fetching the cache line at address `line` for writing. A hint only: it cannot
+/// fault and changes nothing the program can observe; a no-op where no instruction for it
+/// is known (and under Miri, which runs no assembly).
+#[inline(always)]
+fn prefetch_line_for_write(line: usize) {
+    // `prefetcht0` rather than `prefetchw`, which not every x86-64 processor has.
+    #[cfg(all(target_arch = "x86_64", not(miri)))]
+    // SAFETY: a prefetch is a hint: it does not fault whatever the address, and it writes no
+    // register, flag or memory.
+    unsafe {
+        core::arch::asm!(
+            "prefetcht0 [{}]",
+            in(reg) line,
+            options(nostack, preserves_flags, readonly)
+        );
+    }
+    #[cfg(all(target_arch = "aarch64", not(miri)))]
+    // SAFETY: as for x86-64: `prfm` is a hint that neither faults nor writes anything.
+    unsafe {
+        core::arch::asm!(
+            "prfm pstl1keep, [{}]",
+            in(reg) line,
+            options(nostack, preserves_flags, readonly)
+        );
+    }
+    #[cfg(any(miri, not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+    let _ = line;
+}
+
 /// Class states per class-state page.
 const CLASSES_PER_PAGE: usize = PAGE_SIZE / size_of::<ClassState>();
 
@@ -1544,8 +1603,9 @@ impl<S: PageSource> Pool<S> {
         d.set(slot);
         d.inuse += 1;
         let next = d.first_zero(slot + 1, ci.slots as usize);
-        if next.is_none() {
-            d.group = GROUP_FULL;
+        match next {
+            Some(n) => prefetch_slot(d, &ci, n),
+            None => d.group = GROUP_FULL,
         }
         // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
         self.csm(class).fill = match next {
