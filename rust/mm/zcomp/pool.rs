@@ -78,14 +78,21 @@
 //!
 //! # Cost
 //!
-//! Store and free look a span's descriptor up once, and divide by class sizes with
-//! precomputed reciprocals. Their cost is dominated by memory, not instructions: a free
-//! reads the handle slot and then the span descriptor, two dependent cache misses on a large
-//! pool, and a store copies the object to a slot that is usually not in the cache and, when
-//! it reuses a handle, reads that handle's slot. With LZ4 compressing each page just before
-//! it is stored (`scripts/bench-pool.sh`), a store of a 1.5 KiB object costs about 145 ns,
-//! of which about 70 ns is the bare copy, and a free about 60 ns: together about 7% of the
-//! 2.8 us LZ4 takes per page of anonymous memory, 5 to 6% for text and executables.
+//! Store and free cost memory accesses more than instructions. A store reads its class
+//! state (which holds the fill slot's address), copies the object into a slot, updates the
+//! span's descriptor and the handle's slot, and prefetches the class's next free slot. A
+//! slot's lines are written without being read, so a store to lines not in the cache waits
+//! for them while its caller goes on, slowing the caller's next memory-heavy work (the next
+//! page's compression) by 50-80 ns for 0.5-2.5 KiB objects; the prefetch, a store ahead,
+//! takes most of that away. A free is two dependent cache misses (handle slot, then
+//! descriptor), which batching overlaps across frees. Measured by `scripts/bench-pool.sh`,
+//! with each page compressed by LZ4 and stored at once, as the kernel does, and each store
+//! charged both its own time and what it adds to the next compression, a store of a 1.5
+//! KiB object costs about 55 + 10-30 ns and a free 34 ns: 3.5-4.2% of the 2.8 us LZ4 takes
+//! per page of anonymous memory, 3.2-3.5% for text and executables. Zero-heavy pages (560
+//! byte objects, a pool that fits the cache) cost 29 + 9-16 + 25 ns, 6.9-7.5% of LZ4, which
+//! takes only 0.91 us on such sparse pages; there the cost is instructions (about 300 per
+//! store and per free).
 //!
 //! # Density
 //!
