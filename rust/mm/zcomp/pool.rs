@@ -1534,8 +1534,12 @@ impl<S: PageSource> Pool<S> {
         };
         let ci = info(class);
         let d = self.dm(id);
+        let Some(slot) = d.first_zero(0, ci.slots as usize) else {
+            debug_assert!(false, "listed span {id} is full");
+            d.group = GROUP_FULL;
+            return Err(StoreError::NoMemory);
+        };
         d.group = GROUP_FILL;
-        let slot = d.first_zero(0, ci.slots as usize).unwrap_or(0);
         let dest = slot_dest(d, &ci, slot);
         let desc = self.desc_ptr(id);
         debug_assert!(desc.is_some(), "fill span {id} without a descriptor");
