@@ -1936,16 +1936,7 @@ impl<S: PageSource> Pool<S> {
         }
         d.inuse -= 1;
         if d.group == GROUP_FILL {
-            // Stores go to the fullest span, where freed slots on present pages take new
-            // objects without new pages: a fill span that a listed span has overtaken gives
-            // way to it.
-            let group = group_of_class(d.inuse as usize, &ci) as usize;
-            let overtaken = self
-                .cs(class)
-                .heads
-                .get(group + 1..)
-                .is_some_and(|fuller| fuller.iter().any(|&h| h != 0));
-            if d.inuse == 0 || overtaken {
+            if d.inuse == 0 {
                 self.retire_fill(class);
             } else {
                 let f = &mut self.csm(class).fill;
@@ -1955,6 +1946,8 @@ impl<S: PageSource> Pool<S> {
                     f.slot = f.slot.min(slot as u32);
                     f.dest = slot_dest(d, &ci, f.slot as usize);
                 }
+                // Emptier now, it may have fallen behind a listed span.
+                self.yield_fill(class);
             }
         } else if d.inuse == 0 {
             self.list_del(id);
@@ -1963,18 +1956,28 @@ impl<S: PageSource> Pool<S> {
             let was_full = d.group == GROUP_FULL;
             self.regroup(id);
             if was_full {
-                self.yield_fill(class, id);
+                // Listed again, it may be fuller than the fill span.
+                self.yield_fill(class);
             }
         }
         freed
     }
 
-    /// Retires the fill span of small class `class` if listed span `id` is in a fuller
-    /// group, so that stores go on filling the fullest span.
-    fn yield_fill(&mut self, class: usize, id: u32) {
-        let fill = self.cs(class).fill;
-        if fill.desc.is_some()
-            && group_of_class(self.d(fill.id).inuse as usize, &info(class)) < self.d(id).group
+    /// Retires the fill span of small class `class` if a listed span is in a fuller group.
+    ///
+    /// Stores go to the fullest span, where freed slots on present pages take objects
+    /// without new pages; a fill span emptier than a listed span would take new pages for
+    /// its unpopulated slots instead.
+    fn yield_fill(&mut self, class: usize) {
+        let cs = self.cs(class);
+        if cs.fill.desc.is_none() {
+            return;
+        }
+        let group = group_of_class(self.d(cs.fill.id).inuse as usize, &info(class)) as usize;
+        if cs
+            .heads
+            .get(group + 1..)
+            .is_some_and(|fuller| fuller.iter().any(|&h| h != 0))
         {
             self.retire_fill(class);
         }
