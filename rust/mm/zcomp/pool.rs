@@ -1382,27 +1382,6 @@ impl<S: PageSource> Pool<S> {
         }
     }
 
-    /// Frees the pages under slot `slot` of small span `id` that no live slot overlaps.
-    /// Returns how many were freed.
-    fn release_unused(&mut self, id: u32, slot: usize) -> u32 {
-        let ci = info(self.d(id).class as usize);
-        // Class sizes are never zero; `max` keeps the divisions below provably defined.
-        let size = (ci.size as usize).max(1);
-        let last_slot = (ci.slots as usize).saturating_sub(1);
-        let off = slot * size;
-        let mut freed = 0;
-        for p in off / PAGE_SIZE..=(off + size - 1) / PAGE_SIZE {
-            let lo = p * PAGE_SIZE / size;
-            let hi = (((p + 1) * PAGE_SIZE - 1) / size).min(last_slot);
-            let d = self.d(id);
-            if (lo > hi || !d.any(lo, hi)) && d.page(p).is_some() {
-                self.release_page(id, p);
-                freed += 1;
-            }
-        }
-        freed
-    }
-
     /// Address of byte `off` of span `id` and how many bytes follow it in its page.
     fn span_addr(&self, id: u32, off: usize) -> Option<(NonNull<u8>, usize)> {
         self.d(id).addr(off)
@@ -1589,27 +1568,33 @@ impl<S: PageSource> Pool<S> {
         let (id, slot) = (fill.id, fill.slot as usize);
         let ci = info(class);
         let size = ci.size as usize;
+        let off = slot * size;
+        // Without an address the slot straddles two pages or lacks one.
+        if fill.dest.is_none() && !self.populate_range(id, off, size) {
+            // A span that became the fill span for this store and is still empty goes.
+            if self.d(id).inuse == 0 {
+                self.retire_fill(class);
+            }
+            return Err(StoreError::NoMemory);
+        }
         // SAFETY: by the `Pool` invariant `dp` is the descriptor of the class's fill span, in
         // a populated descriptor page owned by the pool. `&mut self` excludes other users,
         // and until the last use of `d` below nothing else forms a reference to this
-        // descriptor: only the page source, the cursor and the counters are touched
-        // meanwhile.
+        // descriptor: only the cursor and the counters are touched meanwhile.
         let d = unsafe { &mut *dp.as_ptr() };
-        let off = slot * size;
-        if let Some(dst) = fill.dest {
+        match fill.dest {
             // SAFETY: by the `Pool` invariant `dst` is where free slot `slot` starts, inside
             // one present page of the span that the pool owns and nothing else references
             // (`&mut self`); the slot's `size` bytes hold the header and `data`.
-            unsafe {
+            Some(dst) => unsafe {
                 ptr::copy_nonoverlapping(idx.to_le_bytes().as_ptr(), dst.as_ptr(), SLOT_HEADER);
                 ptr::copy_nonoverlapping(data.as_ptr(), dst.as_ptr().add(SLOT_HEADER), data.len());
+            },
+            None => {
+                let hdr = idx.to_le_bytes();
+                d.write(off, hdr.get(..SLOT_HEADER).unwrap_or(&hdr));
+                d.write(off + SLOT_HEADER, data);
             }
-        } else if let Err(e) = self.fill_slow(d, &ci, idx, off, data) {
-            // A span that became the fill span for this store and is still empty goes.
-            if d.inuse == 0 {
-                self.retire_fill(class);
-            }
-            return Err(e);
         }
         d.set(slot);
         d.inuse += 1;
@@ -1628,58 +1613,6 @@ impl<S: PageSource> Pool<S> {
             None => Fill::NONE,
         };
         Ok((id, slot))
-    }
-
-    /// Stores into the fill span's slot at byte `off` of descriptor `d` when the slot's
-    /// pages are not all present or it straddles two of them. On failure, leaves the span's
-    /// pages as they were.
-    fn fill_slow(
-        &mut self,
-        d: &mut SpanDesc,
-        ci: &ClassInfo,
-        idx: u32,
-        off: usize,
-        data: &[u8],
-    ) -> Result<(), StoreError> {
-        let size = ci.size as usize;
-        let (first, last) = (off / PAGE_SIZE, (off + size - 1) / PAGE_SIZE);
-        for p in first..=last {
-            let Some(entry) = d.pages.get_mut(p) else {
-                debug_assert!(false, "slot beyond the span");
-                return Err(StoreError::NoMemory);
-            };
-            if entry.is_some() {
-                continue;
-            }
-            match self.src.alloc_page() {
-                Some(page) => {
-                    // INVARIANT: the slot about to be marked live overlaps this page.
-                    *entry = Some(page);
-                    d.nr_pages += 1;
-                    self.stats.data_pages += 1;
-                }
-                None => {
-                    // Give back what this store took: pages no live slot overlaps.
-                    for q in first..p {
-                        let (lo, hi) = slots_of_page(ci, q);
-                        if lo > hi || !d.any(lo, hi) {
-                            if let Some(page) = d.pages.get_mut(q).and_then(Option::take) {
-                                d.nr_pages -= 1;
-                                // SAFETY: the page came from `src` just now and nothing
-                                // refers to it.
-                                unsafe { self.src.free_page(page) };
-                                self.stats.data_pages -= 1;
-                            }
-                        }
-                    }
-                    return Err(StoreError::NoMemory);
-                }
-            }
-        }
-        let hdr = idx.to_le_bytes();
-        d.write(off, hdr.get(..SLOT_HEADER).unwrap_or(&hdr));
-        d.write(off + SLOT_HEADER, data);
-        Ok(())
     }
 
     fn store_huge(&mut self, idx: u32, data: &[u8]) -> Result<(u32, usize), StoreError> {
@@ -1913,27 +1846,10 @@ impl<S: PageSource> Pool<S> {
     /// descriptor is `dp`.
     fn free_small(&mut self, dp: NonNull<SpanDesc>, id: u32, class: usize, slot: usize) -> u32 {
         let ci = info(class);
-        let size = ci.size as usize;
+        let freed = self.clear_slot(dp, &ci, slot);
         // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
         // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
-        d.clear(slot);
-        let off = slot * size;
-        let mut freed = 0;
-        for p in off / PAGE_SIZE..=(off + size - 1) / PAGE_SIZE {
-            let (lo, hi) = slots_of_page(&ci, p);
-            if lo <= hi && d.any(lo, hi) {
-                continue;
-            }
-            if let Some(page) = d.pages.get_mut(p).and_then(Option::take) {
-                d.nr_pages -= 1;
-                // SAFETY: the page came from `src`; it was just unlinked from the span and
-                // no live slot overlaps it, so nothing refers to it.
-                unsafe { self.src.free_page(page) };
-                self.stats.data_pages -= 1;
-                freed += 1;
-            }
-        }
         d.inuse -= 1;
         if d.group == GROUP_FILL {
             if d.inuse == 0 {
@@ -1983,6 +1899,33 @@ impl<S: PageSource> Pool<S> {
         }
     }
 
+    /// Marks live slot `slot` of the small span described by `dp` (of class shape `ci`) free,
+    /// and returns to the source the pages under it that no live slot overlaps any more.
+    /// Returns how many.
+    fn clear_slot(&mut self, dp: NonNull<SpanDesc>, ci: &ClassInfo, slot: usize) -> u32 {
+        // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
+        // nothing else refers to it until the last use of `d`.
+        let d = unsafe { &mut *dp.as_ptr() };
+        d.clear(slot);
+        let off = slot * ci.size as usize;
+        let mut freed = 0;
+        for p in off / PAGE_SIZE..=(off + ci.size as usize - 1) / PAGE_SIZE {
+            let (lo, hi) = slots_of_page(ci, p);
+            if lo <= hi && d.any(lo, hi) {
+                continue;
+            }
+            if let Some(page) = d.pages.get_mut(p).and_then(Option::take) {
+                d.nr_pages -= 1;
+                // SAFETY: the page came from `src`; it was just unlinked from the span and
+                // no live slot overlaps it, so nothing refers to it.
+                unsafe { self.src.free_page(page) };
+                self.stats.data_pages -= 1;
+                freed += 1;
+            }
+        }
+        freed
+    }
+
     /// Empties slot `slot` of span `id`, returning unused pages and the span itself if it
     /// became empty. Returns the number of data pages freed.
     fn free_slot(&mut self, id: u32, slot: usize) -> u32 {
@@ -1992,8 +1935,10 @@ impl<S: PageSource> Pool<S> {
             self.release_page(id, slot);
             1
         } else {
-            self.dm(id).clear(slot);
-            self.release_unused(id, slot)
+            match self.desc_ptr(id) {
+                Some(dp) => self.clear_slot(dp, &info(class), slot),
+                None => 0,
+            }
         };
         self.drop_object(id);
         freed
