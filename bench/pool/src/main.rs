@@ -180,12 +180,11 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
                 }
                 checked += 1;
             }
-            if n < PAGE_SIZE {
-                objects.push(buf[..n].to_vec());
-            } else {
+            let len = stored_form(&page, &mut buf, n)?;
+            if len == PAGE_SIZE {
                 raw += 1;
-                objects.push(page.to_vec());
             }
+            objects.push(buf[..len].to_vec());
             pages_raw.extend_from_slice(&page);
         }
     }
@@ -199,6 +198,19 @@ fn load(dir: &Path, max_pages: usize) -> Result<Corpus, String> {
         objects,
         pages_raw: region,
     })
+}
+
+/// Makes `out`, holding `n` bytes that LZ4 made of `page`, hold what is stored for the
+/// page: those bytes, or the page itself (`PAGE_SIZE` bytes) if it did not shrink. Returns
+/// the length.
+fn stored_form(page: &[u8], out: &mut [u8], n: usize) -> Result<usize, String> {
+    if n < PAGE_SIZE {
+        return Ok(n);
+    }
+    out.get_mut(..PAGE_SIZE)
+        .ok_or("output buffer too short")?
+        .copy_from_slice(page);
+    Ok(PAGE_SIZE)
 }
 
 /// Compresses `page` into `out` with `LZ4_compress_default` and returns the length.
@@ -463,14 +475,8 @@ fn replay<T: Target>(
     while let Some(op) = trace.get(i) {
         if let Op::Store(o) = *op {
             let page = c.page(o);
-            let mut len = times.lz4.time(|| lz4_compress(page, out))?;
-            if len >= PAGE_SIZE {
-                // Stored raw, as in `load`.
-                out.get_mut(..PAGE_SIZE)
-                    .ok_or("output buffer too short")?
-                    .copy_from_slice(page);
-                len = PAGE_SIZE;
-            }
+            let n = times.lz4.time(|| lz4_compress(page, out))?;
+            let len = stored_form(page, out, n)?;
             let h = times.store.time(|| target.store(&out[..len]))?;
             handles[o] = Some(h);
             i += 1;
