@@ -9,7 +9,7 @@
 //! A small object occupies one *slot* of a size class. A slot is a 3-byte header (the
 //! object's handle, which fits in 24 bits, used by compaction to find the handle of an
 //! object it moves) followed by the payload, rounded up to the class size. Class sizes
-//! are spaced [`CLASS_SPACING`] (16) bytes apart, from 16 to 3840 bytes. The slots of a
+//! are spaced [`CLASS_SPACING`] (16) bytes apart, from 32 to 3840 bytes. The slots of a
 //! class live in *spans*: up to 16 pages that need not be physically contiguous. Slots are
 //! laid end to end across the pages of a span, so a slot may straddle a page boundary (as
 //! in zsmalloc). The number of pages of a class's span is chosen at compile time to
@@ -19,10 +19,10 @@
 //!   pages(size) = argmin over p in 1..=16 of (p * 4096 + 192) / floor(p * 4096 / size)
 //! ```
 //!
-//! (with at most 384 slots per span). Averaged over all class sizes the tail left at the end
+//! (with at most 256 slots per span). Averaged over all class sizes the tail left at the end
 //! of a span is 0.36% of the span, against 4.6% with zsmalloc's four-page zspages (1.7%
 //! with eight-page ones). Neighbouring sizes with the same span shape are merged into one
-//! class, as zsmalloc does, leaving 192 small classes.
+//! class, as zsmalloc does, leaving 191 small classes.
 //!
 //! Pages of a span are populated lazily: a page is present if and only if at least one live
 //! slot overlaps it. Storing into a slot allocates the pages it needs; freeing a slot
@@ -32,7 +32,7 @@
 //!
 //! Objects above the largest class (payload over 3837 bytes, up to a raw page) are huge:
 //! each has a page of its own, taken from and returned to the page source on store and
-//! free. Huge spans only group 12 such pages under one descriptor.
+//! free. Huge spans only group 8 such pages under one descriptor.
 //!
 //! # Handles
 //!
@@ -73,7 +73,7 @@
 //! touches one span (at most 16 pages) plus at most two table pages to grow a table, a
 //! free at most [`FREE_BATCH`] spans;
 //! [`Pool::compact`] moves at most `max_moves` objects (each a copy of at most 3840 bytes
-//! plus a bitmap scan of eight words) and looks at each class at most once per call.
+//! plus a bitmap scan of four words) and looks at each class at most once per call.
 //! [`Pool::verify`] walks the whole pool and is meant for tests.
 //!
 //! # Cost
@@ -111,6 +111,7 @@
 
 use core::mem::size_of;
 use core::num::NonZeroU32;
+use core::ops::Range;
 use core::ptr::{self, NonNull};
 
 use crate::page_source::{PageSource, PAGE_SIZE};
@@ -140,7 +141,14 @@ pub const SLOT_HEADER: usize = 3;
 pub const MAX_SPAN_PAGES: usize = 16;
 
 /// Largest number of slots in one span (bits in a span's slot bitmap).
-const MAX_SPAN_SLOTS: usize = 384;
+const MAX_SPAN_SLOTS: usize = 256;
+
+/// Smallest slot, header included. LZ4 cannot compress a page below about 20 bytes, so a
+/// smaller class would serve no compressed page, and with it a page is overlapped by at
+/// most 130 slots, which a span counts in a byte per page.
+const MIN_SLOT_SIZE: usize = 32;
+
+const _: () = assert!(PAGE_SIZE / MIN_SLOT_SIZE + 2 <= u8::MAX as usize);
 
 /// Pages (one object each) in a span of the huge class: as many handles as fit in the
 /// slot bitmap's place.
@@ -166,6 +174,14 @@ const SPAN_BITS: u32 = 19;
 
 const fn min(a: usize, b: usize) -> usize {
     if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b {
         a
     } else {
         b
@@ -233,7 +249,7 @@ pub const NR_SMALL_CLASSES: usize = {
     let mut prev = (0, 0);
     while i > 0 {
         i -= 1;
-        let s = span_shape((i + 1) * CLASS_SPACING);
+        let s = span_shape(max((i + 1) * CLASS_SPACING, MIN_SLOT_SIZE));
         if s.0 != prev.0 || s.1 != prev.1 {
             n += 1;
             prev = (s.0, s.1);
@@ -257,8 +273,6 @@ struct ClassInfo {
     pages: u16,
     /// Slots per span.
     slots: u16,
-    /// `ceil(2^32 / size)`, to divide span offsets by `size` with a multiplication.
-    recip_size: u32,
     /// `ceil(2^32 / slots)`, to divide by `slots` with a multiplication.
     recip_slots: u32,
 }
@@ -268,16 +282,15 @@ const fn recip(d: usize) -> u32 {
     ((1u64 << 32).div_ceil(d as u64)) as u32
 }
 
-/// `x / d` given `r == recip(d)`. Exact whenever `x * d < 2^32` (here `x` is at most a
-/// span's byte count, under `2^17`, and `d` at most [`PAGE_SIZE`]): with
+/// `x / d` given `r == recip(d)`. Exact whenever `x * d < 2^32` (here `x` is a slot count
+/// times [`NR_GROUPS`] and `d` a slot count): with
 /// `r * d = 2^32 + e` and `0 <= e < d`, `x * r / 2^32 = x / d + x * e / (d * 2^32)`, and
 /// the second term is below `1 / d`, too little to carry past the next integer.
 fn div_by(x: usize, r: u32) -> usize {
     ((x as u64 * r as u64) >> 32) as usize
 }
 
-// `div_by` divides span offsets by slot sizes and fullness eighths by slot counts.
-const _: () = assert!((MAX_SPAN_PAGES + 1) * PAGE_SIZE * PAGE_SIZE < 1 << 32);
+// `div_by` divides fullness eighths by slot counts.
 const _: () = assert!(MAX_SPAN_SLOTS * NR_GROUPS * MAX_SPAN_SLOTS < 1 << 32);
 
 /// Class shapes, and the class of each slot size.
@@ -286,7 +299,6 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
         size: 0,
         pages: 0,
         slots: 0,
-        recip_size: 0,
         recip_slots: 0,
     }; NR_CLASSES];
     let mut of_size = [0u16; NR_SIZES];
@@ -295,7 +307,7 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
     let mut prev = (0, 0);
     while i > 0 {
         i -= 1;
-        let size = (i + 1) * CLASS_SPACING;
+        let size = max((i + 1) * CLASS_SPACING, MIN_SLOT_SIZE);
         let s = span_shape(size);
         if s.0 != prev.0 || s.1 != prev.1 {
             class -= 1;
@@ -304,7 +316,6 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
                 size: size as u16,
                 pages: s.0 as u16,
                 slots: s.1 as u16,
-                recip_size: recip(size),
                 recip_slots: recip(s.1),
             };
         }
@@ -314,7 +325,6 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
         size: PAGE_SIZE as u16,
         pages: HUGE_SPAN_PAGES as u16,
         slots: HUGE_SPAN_PAGES as u16,
-        recip_size: recip(PAGE_SIZE),
         recip_slots: recip(HUGE_SPAN_PAGES),
     };
     (info, of_size)
@@ -343,7 +353,6 @@ fn info(c: usize) -> ClassInfo {
             size: PAGE_SIZE as u16,
             pages: 0,
             slots: 0,
-            recip_size: recip(PAGE_SIZE),
             recip_slots: recip(1),
         },
     }
@@ -475,19 +484,20 @@ pub struct VerifyError(pub &'static str);
 ///
 /// For a descriptor in use (`in_use == 1`) of small class `class`:
 /// - bit `i` of `bits` is set iff slot `i` holds a live object, and `inuse` counts them;
-/// - `pages[p]` is `Some` iff at least one live slot overlaps byte range
-///   `[p * PAGE_SIZE, (p + 1) * PAGE_SIZE)` of the span, and `nr_pages` counts them;
+/// - `live[p]` counts the live slots that overlap byte range
+///   `[p * PAGE_SIZE, (p + 1) * PAGE_SIZE)` of the span, `pages[p]` is `Some` iff it is not
+///   zero, and `nr_pages` counts such pages;
 /// - a live slot starts with its handle ([`SLOT_HEADER`] bytes, little endian) and that
 ///   handle's table slot records this span and slot.
 ///
 /// For the huge class `pages[i]` is `Some` iff slot `i` is live, and the handle of slot
-/// `i` is kept in `bits` instead (two per word). A descriptor not in use has no pages and
+/// `i` is kept in `bits` instead (two per word), and `live` is all zero. A descriptor not in use has no pages and
 /// `next` links it on the free descriptor list. `group` is the fullness list the span is
 /// on, [`GROUP_FULL`] when it is full, or [`GROUP_FILL`] when it is its class's fill span;
 /// in the last two cases it is on no list.
 ///
-/// The fields a free touches (counters, links, bitmap) share the first cache line; the
-/// page pointers, which a read needs, fill the next two.
+/// The fields a store or a free touches (counters, links, bitmap, per-page counts) share the
+/// first cache line; the page pointers, which a read needs, fill the next two.
 #[repr(C, align(64))]
 struct SpanDesc {
     class: u16,
@@ -499,6 +509,7 @@ struct SpanDesc {
     prev: u32,
     next: u32,
     bits: [u64; MAX_SPAN_SLOTS / 64],
+    live: [u8; MAX_SPAN_PAGES],
     pages: [Option<NonNull<u8>>; MAX_SPAN_PAGES],
 }
 
@@ -528,18 +539,18 @@ fn group_of_class(inuse: usize, ci: &ClassInfo) -> u8 {
     }
 }
 
-/// First and last slot of a small class of shape `ci` that overlap page `p` of a span
-/// (`lo > hi` if none does).
-fn slots_of_page(ci: &ClassInfo, p: usize) -> (usize, usize) {
-    let lo = div_by(p * PAGE_SIZE, ci.recip_size);
-    let hi = div_by((p + 1) * PAGE_SIZE - 1, ci.recip_size);
-    (lo, hi.min((ci.slots as usize).saturating_sub(1)))
+/// The pages of a span that slot `slot` of a small class of shape `ci` overlaps: one, or
+/// two neighbours.
+fn pages_of_slot(ci: &ClassInfo, slot: usize) -> Range<usize> {
+    let off = slot * ci.size as usize;
+    off / PAGE_SIZE..(off + ci.size as usize - 1) / PAGE_SIZE + 1
 }
 
 impl SpanDesc {
     /// Copies `data` to bytes `[off, off + data.len())` of the span, whose pages must be
     /// present. The caller must have exclusive access to the pool (`&mut Pool`), which owns
     /// the pages.
+    #[inline]
     fn write(&self, mut off: usize, mut data: &[u8]) {
         while !data.is_empty() {
             let Some((dst, room)) = self.addr(off) else {
@@ -602,24 +613,14 @@ impl SpanDesc {
         None
     }
 
-    /// Whether any bit in `lo..=hi` is set.
-    fn any(&self, lo: usize, hi: usize) -> bool {
-        let mut i = lo;
-        while i <= hi {
-            let wi = i / 64;
-            let Some(w) = self.bits.get(wi) else {
-                return false;
-            };
-            let end = hi.min(wi * 64 + 63);
-            let width = end - i + 1;
-            // `width` is 1 to 64 and `i % 64 + width <= 64`.
-            let mask = (u64::MAX >> (64 - width)) << (i % 64);
-            if w & mask != 0 {
-                return true;
+    /// Marks slot `slot` of small class shape `ci` live, counting it on its pages.
+    fn occupy(&mut self, ci: &ClassInfo, slot: usize) {
+        self.set(slot);
+        for p in pages_of_slot(ci, slot) {
+            if let Some(n) = self.live.get_mut(p) {
+                *n += 1;
             }
-            i = end + 1;
         }
-        false
     }
 
     fn huge_handle(&self, i: usize) -> u32 {
@@ -689,6 +690,7 @@ impl Fill {
 
 /// The address of slot `slot` of span `d` of class shape `ci`, if the slot lies within one
 /// present page.
+#[inline]
 fn slot_dest(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<NonNull<u8>> {
     let off = slot * ci.size as usize;
     let (p, room) = d.addr(off)?;
@@ -717,11 +719,18 @@ fn prefetch_slot(d: &SpanDesc, ci: &ClassInfo, slot: usize) {
             continue;
         };
         let n = room.min(end - off);
-        let first = p.as_ptr() as usize & !(CACHE_LINE - 1);
-        for line in (first..p.as_ptr() as usize + n).step_by(CACHE_LINE) {
-            prefetch_line_for_write(line);
-        }
+        prefetch_for_write(p, n);
         off += n;
+    }
+}
+
+/// Starts fetching, for writing, the cache lines under the `n` bytes at `p`.
+fn prefetch_for_write(p: NonNull<u8>, n: usize) {
+    let end = p.as_ptr() as usize + n;
+    let mut line = p.as_ptr() as usize & !(CACHE_LINE - 1);
+    while line < end {
+        prefetch_line_for_write(line);
+        line += CACHE_LINE;
     }
 }
 
@@ -1040,6 +1049,7 @@ impl<S: PageSource> Pool<S> {
                 prev: 0,
                 next: 0,
                 bits: [0; MAX_SPAN_SLOTS / 64],
+                live: [0; MAX_SPAN_PAGES],
                 pages: [None; MAX_SPAN_PAGES],
             },
             spare_class: ClassState {
@@ -1193,6 +1203,7 @@ impl<S: PageSource> Pool<S> {
         // INVARIANT: a new span has no pages and no live slots.
         d.pages = [None; MAX_SPAN_PAGES];
         d.bits = [0; MAX_SPAN_SLOTS / 64];
+        d.live = [0; MAX_SPAN_PAGES];
         d.prev = 0;
         d.next = 0;
         d.class = class as u16;
@@ -1338,13 +1349,12 @@ impl<S: PageSource> Pool<S> {
         Some(p)
     }
 
-    /// Makes sure the pages under bytes `[off, off + len)` of span `id` are present. On
-    /// failure frees the pages it obtained and returns false.
-    fn populate_range(&mut self, id: u32, off: usize, len: usize) -> bool {
-        let first = off / PAGE_SIZE;
-        let last = (off + len - 1) / PAGE_SIZE;
+    /// Makes sure the pages under slot `slot` of span `id`, of small class shape `ci`, are
+    /// present. On failure frees the pages it obtained and returns false.
+    fn populate_slot(&mut self, id: u32, ci: &ClassInfo, slot: usize) -> bool {
+        let pages = pages_of_slot(ci, slot);
         let mut got = 0u32;
-        for p in first..=last {
+        for p in pages.clone() {
             if self.d(id).page(p).is_some() {
                 continue;
             }
@@ -1358,7 +1368,7 @@ impl<S: PageSource> Pool<S> {
                     }
                 }
                 None => {
-                    for q in first..=last {
+                    for q in pages {
                         if got & 1u32.wrapping_shl(q as u32) != 0 {
                             self.release_page(id, q);
                         }
@@ -1450,9 +1460,6 @@ impl<S: PageSource> Pool<S> {
         if len > PAGE_SIZE {
             return Err(StoreError::TooLarge);
         }
-        if self.class_pages.iter().any(Option::is_none) {
-            self.ensure_class_pages()?;
-        }
         let (idx, hp) = self.alloc_handle()?;
         let class = class_of_len(len);
         let res = if class == HUGE {
@@ -1463,7 +1470,6 @@ impl<S: PageSource> Pool<S> {
         match res {
             Ok((id, slot)) => {
                 hp.set(hs_encode(id, slot, len));
-                self.csm(class).objects += 1;
                 self.stats.objects += 1;
                 self.stats.bytes_stored += len as u64;
                 if class == HUGE {
@@ -1504,6 +1510,7 @@ impl<S: PageSource> Pool<S> {
     /// Makes the fullest listed span of small class `class` its fill span, or a new span if
     /// none is listed, and returns the new cursor.
     fn refill(&mut self, class: usize) -> Result<Fill, StoreError> {
+        self.ensure_class_pages()?;
         let listed = self.fullest(class, 0);
         let id = if listed != 0 {
             self.list_del(listed);
@@ -1558,11 +1565,15 @@ impl<S: PageSource> Pool<S> {
         idx: u32,
         data: &[u8],
     ) -> Result<(u32, usize), StoreError> {
-        let fill = match self.cs(class).fill {
-            f if f.desc.is_some() => f,
+        // Class pages are obtained with the first fill span, so a class without a fill span
+        // is all a store checks for before it reads the cursor.
+        // SAFETY: class state lives in populated, zero-initialised pool pages (a valid
+        // `ClassState`), and `&mut self` keeps them alive and free of other users.
+        let fill = match self.class_ptr(class).map(|cp| unsafe { cp.as_ref() }.fill) {
+            Some(f) if f.desc.is_some() => f,
             _ => self.refill(class)?,
         };
-        let Some(dp) = fill.desc else {
+        let (Some(dp), Some(cp)) = (fill.desc, self.class_ptr(class)) else {
             return Err(StoreError::NoMemory);
         };
         let (id, slot) = (fill.id, fill.slot as usize);
@@ -1570,7 +1581,7 @@ impl<S: PageSource> Pool<S> {
         let size = ci.size as usize;
         let off = slot * size;
         // Without an address the slot straddles two pages or lacks one.
-        if fill.dest.is_none() && !self.populate_range(id, off, size) {
+        if fill.dest.is_none() && !self.populate_slot(id, &ci, slot) {
             // A span that became the fill span for this store and is still empty goes.
             if self.d(id).inuse == 0 {
                 self.retire_fill(class);
@@ -1596,26 +1607,36 @@ impl<S: PageSource> Pool<S> {
                 d.write(off + SLOT_HEADER, data);
             }
         }
-        d.set(slot);
+        d.occupy(&ci, slot);
         d.inuse += 1;
-        let next = d.first_zero(slot + 1, ci.slots as usize);
-        match next {
-            Some(n) => prefetch_slot(d, &ci, n),
-            None => d.group = GROUP_FULL,
-        }
         // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
-        self.csm(class).fill = match next {
-            Some(n) => Fill {
-                dest: slot_dest(d, &ci, n),
-                slot: n as u32,
-                ..fill
-            },
-            None => Fill::NONE,
+        let next = match d.first_zero(slot + 1, ci.slots as usize) {
+            Some(n) => {
+                let dest = slot_dest(d, &ci, n);
+                match dest {
+                    Some(p) => prefetch_for_write(p, size),
+                    None => prefetch_slot(d, &ci, n),
+                }
+                Fill {
+                    dest,
+                    slot: n as u32,
+                    ..fill
+                }
+            }
+            None => {
+                d.group = GROUP_FULL;
+                Fill::NONE
+            }
         };
+        // SAFETY: as above for `cp`; no other reference to the class state is alive.
+        let cs = unsafe { &mut *cp.as_ptr() };
+        cs.fill = next;
+        cs.objects += 1;
         Ok((id, slot))
     }
 
     fn store_huge(&mut self, idx: u32, data: &[u8]) -> Result<(u32, usize), StoreError> {
+        self.ensure_class_pages()?;
         let (id, created) = self.span_for_store(HUGE)?;
         let Some(slot) = self.lowest_free(id, HUGE_SPAN_PAGES) else {
             debug_assert!(false, "listed span is full");
@@ -1635,6 +1656,7 @@ impl<S: PageSource> Pool<S> {
         d.set_huge_handle(slot, idx);
         d.inuse += 1;
         self.regroup(id);
+        self.csm(HUGE).objects += 1;
         Ok((id, slot))
     }
 
@@ -1907,11 +1929,13 @@ impl<S: PageSource> Pool<S> {
         // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
         d.clear(slot);
-        let off = slot * ci.size as usize;
         let mut freed = 0;
-        for p in off / PAGE_SIZE..=(off + ci.size as usize - 1) / PAGE_SIZE {
-            let (lo, hi) = slots_of_page(ci, p);
-            if lo <= hi && d.any(lo, hi) {
+        for p in pages_of_slot(ci, slot) {
+            let Some(n) = d.live.get_mut(p) else {
+                continue;
+            };
+            *n -= 1;
+            if *n != 0 {
                 continue;
             }
             if let Some(page) = d.pages.get_mut(p).and_then(Option::take) {
@@ -1975,12 +1999,13 @@ impl<S: PageSource> Pool<S> {
             d.nr_pages += 1;
             d.set_huge_handle(to, h);
         } else {
-            let size = info(class).size as usize;
-            if !self.populate_range(did, to * size, size) {
+            let ci = info(class);
+            let size = ci.size as usize;
+            if !self.populate_slot(did, &ci, to) {
                 return None;
             }
             self.span_copy(sid, from * size, did, to * size, SLOT_HEADER + len);
-            self.dm(did).set(to);
+            self.dm(did).occupy(&ci, to);
         }
         self.dm(did).inuse += 1;
         self.hset(h as usize, hs_encode(did, to, len));
@@ -2213,14 +2238,19 @@ impl<S: PageSource> Pool<S> {
                 if d.last_one().unwrap_or(0) >= nslots {
                     return Err(VerifyError("slot bit beyond the span"));
                 }
-                let size = (ci.size as usize).max(1);
-                for p in 0..MAX_SPAN_PAGES {
-                    let lo = p * PAGE_SIZE / size;
-                    let hi = (((p + 1) * PAGE_SIZE - 1) / size).min(nslots.saturating_sub(1));
-                    let needed = lo <= hi && lo < nslots && d.any(lo, hi);
-                    if needed != d.page(p).is_some() {
-                        return Err(VerifyError("page presence does not match live slots"));
+                let mut overlapping = [0u8; MAX_SPAN_PAGES];
+                for slot in (0..nslots).filter(|&i| d.test(i)) {
+                    for p in pages_of_slot(&ci, slot) {
+                        if let Some(n) = overlapping.get_mut(p) {
+                            *n += 1;
+                        }
                     }
+                }
+                if overlapping != d.live {
+                    return Err(VerifyError("per-page live counts"));
+                }
+                if d.live.iter().zip(&d.pages).any(|(&n, p)| (n != 0) != p.is_some()) {
+                    return Err(VerifyError("page presence does not match live slots"));
                 }
             }
             if let Some(c) = class_objects.get_mut(class) {

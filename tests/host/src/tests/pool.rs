@@ -37,8 +37,10 @@ fn class_table_is_sane() {
         assert!(s.slot_size > prev_size, "class sizes increase");
         prev_size = s.slot_size;
         assert!(s.pages_per_span >= 1 && s.pages_per_span as usize <= MAX_SPAN_PAGES);
-        assert!(s.slots_per_span >= 1 && s.slots_per_span <= 384);
+        assert!(s.slots_per_span >= 1 && s.slots_per_span <= 256);
         if c + 1 < NR_CLASSES {
+            // Per-page live counts are bytes: no page is overlapped by more than 255 slots.
+            assert!(s.slot_size >= 32);
             assert_eq!(s.slot_size as usize % CLASS_SPACING, 0);
             assert!(s.slots_per_span * s.slot_size <= s.pages_per_span * PAGE_SIZE as u32);
             // The next slot would not fit: no class wastes a whole slot at its tail.
