@@ -547,24 +547,32 @@ fn pages_of_slot(ci: &ClassInfo, slot: usize) -> Range<usize> {
 }
 
 impl SpanDesc {
-    /// Copies `data` to bytes `[off, off + data.len())` of the span, whose pages must be
+    /// Writes a slot from byte `off` of the span on: its header, holding handle `idx`, then
+    /// `data`. The slot's pages (one, or two if it straddles a page boundary) must be
     /// present. The caller must have exclusive access to the pool (`&mut Pool`), which owns
     /// the pages.
-    #[inline]
-    fn write(&self, mut off: usize, mut data: &[u8]) {
-        while !data.is_empty() {
-            let Some((dst, room)) = self.addr(off) else {
-                debug_assert!(false, "write to a missing page");
-                return;
-            };
-            let n = room.min(data.len());
-            // SAFETY: `dst` has `room >= n` writable bytes in a pool-owned page that nothing
-            // else references while the pool is borrowed mutably; `data` is a distinct
-            // caller buffer.
-            unsafe { ptr::copy_nonoverlapping(data.as_ptr(), dst.as_ptr(), n) };
-            data = data.get(n..).unwrap_or(&[]);
-            off += n;
+    fn write_slot(&self, off: usize, idx: u32, data: &[u8]) {
+        let hdr = slot_header(idx);
+        let Some((dst, room)) = self.addr(off) else {
+            debug_assert!(false, "write to a missing page");
+            return;
+        };
+        // The part of header and data that fits before the page ends, and the rest.
+        let (hdr_here, hdr_next) = hdr.split_at(room.min(SLOT_HEADER));
+        let (data_here, data_next) = data.split_at((room - hdr_here.len()).min(data.len()));
+        // SAFETY: `dst` has `room` writable bytes in a pool-owned page that nothing else
+        // references while the pool is borrowed mutably, and the two parts come to at most
+        // `room` bytes; `data` is a distinct caller buffer.
+        unsafe { copy_two(dst, hdr_here, data_here) };
+        if hdr_next.is_empty() && data_next.is_empty() {
+            return;
         }
+        let Some(next) = self.page(off / PAGE_SIZE + 1) else {
+            debug_assert!(false, "write to a missing page");
+            return;
+        };
+        // SAFETY: as above, for the next page, which the rest of a slot fits in.
+        unsafe { copy_two(next, hdr_next, data_next) };
     }
 
     fn test(&self, i: usize) -> bool {
@@ -695,6 +703,26 @@ fn slot_dest(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<NonNull<u8>> {
     let off = slot * ci.size as usize;
     let (p, room) = d.addr(off)?;
     (room >= ci.size as usize).then_some(p)
+}
+
+/// The header of a slot holding the object of handle `idx`: the handle's low
+/// [`SLOT_HEADER`] bytes, little endian.
+fn slot_header(idx: u32) -> [u8; SLOT_HEADER] {
+    let b = idx.to_le_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// Copies `a` and then `b` to `dst`.
+///
+/// # Safety
+///
+/// `dst` must be valid for writes of `a.len() + b.len()` bytes that overlap neither.
+unsafe fn copy_two(dst: NonNull<u8>, a: &[u8], b: &[u8]) {
+    // SAFETY: by the caller's guarantee both copies stay inside the destination.
+    unsafe {
+        ptr::copy_nonoverlapping(a.as_ptr(), dst.as_ptr(), a.len());
+        ptr::copy_nonoverlapping(b.as_ptr(), dst.as_ptr().add(a.len()), b.len());
+    }
 }
 
 /// Cache line size of the architectures the pool is built for; prefetches step by it.
@@ -849,15 +877,20 @@ impl HSlot {
 /// # Invariants
 ///
 /// Every `Some` pointer in `root` and in the pages it reaches is a page obtained from the
-/// pool's page source, zero-filled when obtained, owned by the table.
+/// pool's page source, zero-filled when obtained, owned by the table. `last_leaf`, if set,
+/// is leaf page number `.0` of the table.
 struct Table {
     root: [Option<NonNull<u8>>; TABLE_ROOT],
+    /// The leaf page the table last grew into, which the next new entry most likely lives
+    /// in too: finding it here saves reading a pointer page.
+    last_leaf: Option<(usize, NonNull<u8>)>,
 }
 
 impl Table {
     const fn new() -> Self {
         Self {
             root: [None; TABLE_ROOT],
+            last_leaf: None,
         }
     }
 
@@ -880,46 +913,51 @@ impl Table {
         Some(unsafe { nonnull_add(leaf, (idx % per_leaf) * esize) })
     }
 
-    /// Takes index `*next` for a new entry at the end of the table, populating the table
-    /// page it lives in, and advances `*next`. Indices above `max` are refused.
+    /// Takes index `*next` for a new entry of `esize` bytes at the end of the table,
+    /// populating the table page it lives in, and advances `*next`. Returns the index and
+    /// the entry's address. Indices above `max` are refused.
     fn grow<S: PageSource>(
         &mut self,
         src: &mut S,
         meta_pages: &mut u64,
         next: &mut u32,
         max: usize,
-        per_leaf: usize,
-    ) -> Result<u32, StoreError> {
+        (per_leaf, esize): (usize, usize),
+    ) -> Result<(u32, NonNull<u8>), StoreError> {
         let idx = *next;
         if idx as usize > max {
             return Err(StoreError::TooManyObjects);
         }
-        if !self.populate(src, meta_pages, idx as usize, per_leaf) {
-            return Err(StoreError::NoMemory);
-        }
+        let leaf_no = idx as usize / per_leaf;
+        let leaf = match self.last_leaf {
+            Some((n, leaf)) if n == leaf_no => leaf,
+            _ => {
+                let leaf = self
+                    .populate(src, meta_pages, leaf_no)
+                    .ok_or(StoreError::NoMemory)?;
+                // INVARIANT: `leaf` is leaf page `leaf_no`.
+                self.last_leaf = Some((leaf_no, leaf));
+                leaf
+            }
+        };
         *next += 1;
-        Ok(idx)
+        // SAFETY: as in `entry`, the entry lies inside the leaf page.
+        Ok((idx, unsafe { nonnull_add(leaf, (idx as usize % per_leaf) * esize) }))
     }
 
-    /// Makes sure the leaf page holding entry `idx` exists. Returns false if a page could
-    /// not be obtained or `idx` is beyond the table's reach.
+    /// Makes sure leaf page `leaf_no` exists and returns it. Returns `None` if a page could
+    /// not be obtained or the leaf is beyond the table's reach.
     fn populate<S: PageSource>(
         &mut self,
         src: &mut S,
         meta_pages: &mut u64,
-        idx: usize,
-        per_leaf: usize,
-    ) -> bool {
-        let leaf_no = idx / per_leaf;
-        let Some(root) = self.root.get_mut(leaf_no / PTRS_PER_PAGE) else {
-            return false;
-        };
+        leaf_no: usize,
+    ) -> Option<NonNull<u8>> {
+        let root = self.root.get_mut(leaf_no / PTRS_PER_PAGE)?;
         let mid = match *root {
             Some(m) => m,
             None => {
-                let Some(m) = alloc_zeroed(src, meta_pages) else {
-                    return false;
-                };
+                let m = alloc_zeroed(src, meta_pages)?;
                 // INVARIANT: `m` is a fresh zero-filled page from `src`.
                 *root = Some(m);
                 m
@@ -932,20 +970,19 @@ impl Table {
                 .add(leaf_no % PTRS_PER_PAGE)
         };
         // SAFETY: `slot` is valid for reads, see above.
-        if unsafe { slot.read() }.is_some() {
-            return true;
+        if let Some(leaf) = unsafe { slot.read() } {
+            return Some(leaf);
         }
-        let Some(leaf) = alloc_zeroed(src, meta_pages) else {
-            return false;
-        };
+        let leaf = alloc_zeroed(src, meta_pages)?;
         // SAFETY: `slot` is valid for writes, see above.
         // INVARIANT: `leaf` is a fresh zero-filled page from `src`.
         unsafe { slot.write(Some(leaf)) };
-        true
+        Some(leaf)
     }
 
     /// Returns every page of the table to `src`.
     fn release<S: PageSource>(&mut self, src: &mut S) {
+        self.last_leaf = None;
         for root in self.root.iter_mut() {
             let Some(mid) = root.take() else { continue };
             for i in 0..PTRS_PER_PAGE {
@@ -1164,20 +1201,15 @@ impl<S: PageSource> Pool<S> {
             debug_assert!(false, "free handle {idx} without a slot");
             return Err(StoreError::TooManyObjects);
         }
-        let idx = self.handles.grow(
+        let (idx, slot) = self.handles.grow(
             &mut self.src,
             &mut self.stats.meta_pages,
             &mut self.next_handle,
             MAX_OBJECTS,
-            HANDLES_PER_PAGE,
+            (HANDLES_PER_PAGE, HANDLE_SLOT),
         )?;
-        match self.hptr(idx as usize) {
-            Some(p) => Ok((idx, p)),
-            None => {
-                self.next_handle -= 1;
-                Err(StoreError::NoMemory)
-            }
-        }
+        // INVARIANT: the slot lies in a populated handle-table page.
+        Ok((idx, HSlot(slot)))
     }
 
     fn free_handle(&mut self, idx: u32) {
@@ -1191,13 +1223,15 @@ impl<S: PageSource> Pool<S> {
             self.free_desc = self.d(id).next;
             id
         } else {
-            self.descs.grow(
-                &mut self.src,
-                &mut self.stats.meta_pages,
-                &mut self.next_desc,
-                MAX_SPANS,
-                DESCS_PER_PAGE,
-            )?
+            self.descs
+                .grow(
+                    &mut self.src,
+                    &mut self.stats.meta_pages,
+                    &mut self.next_desc,
+                    MAX_SPANS,
+                    (DESCS_PER_PAGE, size_of::<SpanDesc>()),
+                )?
+                .0
         };
         let d = self.dm(id);
         // INVARIANT: a new span has no pages and no live slots.
@@ -1597,22 +1631,28 @@ impl<S: PageSource> Pool<S> {
             // SAFETY: by the `Pool` invariant `dst` is where free slot `slot` starts, inside
             // one present page of the span that the pool owns and nothing else references
             // (`&mut self`); the slot's `size` bytes hold the header and `data`.
-            Some(dst) => unsafe {
-                ptr::copy_nonoverlapping(idx.to_le_bytes().as_ptr(), dst.as_ptr(), SLOT_HEADER);
-                ptr::copy_nonoverlapping(data.as_ptr(), dst.as_ptr().add(SLOT_HEADER), data.len());
-            },
-            None => {
-                let hdr = idx.to_le_bytes();
-                d.write(off, hdr.get(..SLOT_HEADER).unwrap_or(&hdr));
-                d.write(off + SLOT_HEADER, data);
-            }
+            Some(dst) => unsafe { copy_two(dst, &slot_header(idx), data) },
+            None => d.write_slot(off, idx, data),
         }
         d.occupy(&ci, slot);
         d.inuse += 1;
         // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
         let next = match d.first_zero(slot + 1, ci.slots as usize) {
             Some(n) => {
-                let dest = slot_dest(d, &ci, n);
+                let next_off = n * size;
+                let dest = match fill.dest {
+                    // Usually the next slot is in the same page as this one, whose address
+                    // is known: the descriptor's page pointers need not be read.
+                    Some(dst)
+                        if next_off / PAGE_SIZE == off / PAGE_SIZE
+                            && next_off % PAGE_SIZE + size <= PAGE_SIZE =>
+                    {
+                        // SAFETY: slot `n` follows slot `slot` (which starts at `dst`) in the
+                        // same page, so the result stays inside that page.
+                        Some(unsafe { nonnull_add(dst, next_off - off) })
+                    }
+                    _ => slot_dest(d, &ci, n),
+                };
                 match dest {
                     Some(p) => prefetch_for_write(p, size),
                     None => prefetch_slot(d, &ci, n),
