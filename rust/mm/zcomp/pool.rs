@@ -1021,7 +1021,8 @@ fn alloc_zeroed<S: PageSource>(src: &mut S, meta_pages: &mut u64) -> Option<NonN
 /// - For each class `c` whose [`ClassState::fill`] cursor has `desc` set: it points to the
 ///   descriptor of span `id`, which is in use, of class `c`, not full, has
 ///   `group == GROUP_FILL`, at least one live slot (outside [`Pool::store`]), and `slot` as
-///   its lowest free slot; `dest` is [`slot_dest`] of that slot. No other span has
+///   its lowest free slot; `dest` is [`slot_dest`] of that slot. No listed span of `c` is
+///   in a fuller group than the fill span's fullness would put it in. No other span has
 ///   `group == GROUP_FILL`; the huge class has no fill span.
 pub struct Pool<S: PageSource> {
     src: S,
@@ -1912,11 +1913,13 @@ impl<S: PageSource> Pool<S> {
         // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
         // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
+        let was_in = group_of_class(d.inuse as usize, &ci);
         d.inuse -= 1;
         if d.group == GROUP_FILL {
             if d.inuse == 0 {
                 self.retire_fill(class);
             } else {
+                let fell = group_of_class(d.inuse as usize, &ci) != was_in;
                 let f = &mut self.csm(class).fill;
                 if (slot as u32) < f.slot || freed != 0 {
                     // INVARIANT: the cursor keeps the lowest free slot, and its address only
@@ -1924,8 +1927,10 @@ impl<S: PageSource> Pool<S> {
                     f.slot = f.slot.min(slot as u32);
                     f.dest = slot_dest(d, &ci, f.slot as usize);
                 }
-                // Emptier now, it may have fallen behind a listed span.
-                self.yield_fill(class);
+                if fell {
+                    // In an emptier group now, it may have fallen behind a listed span.
+                    self.yield_fill(class);
+                }
             }
         } else if d.inuse == 0 {
             self.list_del(id);
@@ -2309,6 +2314,10 @@ impl<S: PageSource> Pool<S> {
                 }
                 if fill.dest != slot_dest(d, &ci, fill.slot as usize) {
                     return Err(VerifyError("fill cursor address"));
+                }
+                let fuller = self.cs(class).heads.get(group_of(inuse, nslots) as usize + 1..);
+                if fuller.is_some_and(|heads| heads.iter().any(|&h| h != 0)) {
+                    return Err(VerifyError("a listed span is fuller than the fill span"));
                 }
             } else if d.group != group_of(inuse, nslots) {
                 return Err(VerifyError("span on the wrong fullness list"));
