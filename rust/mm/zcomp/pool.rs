@@ -659,12 +659,13 @@ impl SpanDesc {
 }
 
 /// Per-class state, stored in class-state pages, a cache line each.
+///
+/// It holds no counters: a free would have to update them, and a class's state is rarely
+/// in the cache when a free comes (classes are many); [`Pool::class_stats`] counts instead.
 #[repr(C, align(64))]
 struct ClassState {
     /// Heads of the fullness lists (descriptor ids, 0 for empty).
     heads: [u32; NR_GROUPS],
-    objects: u32,
-    spans: u32,
     fill: Fill,
 }
 
@@ -1092,8 +1093,6 @@ impl<S: PageSource> Pool<S> {
             },
             spare_class: ClassState {
                 heads: [0; NR_GROUPS],
-                objects: 0,
-                spans: 0,
                 fill: Fill::NONE,
             },
         }
@@ -1246,7 +1245,6 @@ impl<S: PageSource> Pool<S> {
         d.group = GROUP_FULL;
         d.nr_pages = 0;
         d.in_use = 1;
-        self.csm(class).spans += 1;
         self.stats.spans += 1;
         Ok(id)
     }
@@ -1256,11 +1254,9 @@ impl<S: PageSource> Pool<S> {
         let free = self.free_desc;
         let d = self.dm(id);
         debug_assert!(d.inuse == 0 && d.nr_pages == 0 && d.group == GROUP_FULL);
-        let class = d.class as usize;
         d.in_use = 0;
         d.next = free;
         self.free_desc = id;
-        self.csm(class).spans -= 1;
         self.stats.spans -= 1;
     }
 
@@ -1670,9 +1666,7 @@ impl<S: PageSource> Pool<S> {
             }
         };
         // SAFETY: as above for `cp`; no other reference to the class state is alive.
-        let cs = unsafe { &mut *cp.as_ptr() };
-        cs.fill = next;
-        cs.objects += 1;
+        unsafe { (*cp.as_ptr()).fill = next };
         Ok((id, slot))
     }
 
@@ -1697,7 +1691,6 @@ impl<S: PageSource> Pool<S> {
         d.set_huge_handle(slot, idx);
         d.inuse += 1;
         self.regroup(id);
-        self.csm(HUGE).objects += 1;
         Ok((id, slot))
     }
 
@@ -1897,7 +1890,6 @@ impl<S: PageSource> Pool<S> {
         self.stats.pages_freed_on_free += freed as u64;
         hp.set(HS_FREE | self.free_handle as u64);
         self.free_handle = h.to_raw();
-        self.csm(class).objects -= 1;
         self.stats.objects -= 1;
         self.stats.bytes_stored -= len as u64;
         if class == HUGE {
@@ -2164,11 +2156,19 @@ impl<S: PageSource> Pool<S> {
     }
 
     /// Statistics of class `class` (`0..NR_CLASSES`; the last is the huge class), after
-    /// applying pending frees.
+    /// applying pending frees. Walks every span descriptor: meant for diagnostics, not for
+    /// a hot path.
     pub fn class_stats(&mut self, class: usize) -> Option<ClassStats> {
         self.apply_frees();
         let ci = CLASS_INFO.get(class)?;
-        let cs = self.cs(class);
+        let (mut objects, mut spans) = (0, 0);
+        for id in 1..self.next_desc {
+            let d = self.d(id);
+            if d.in_use != 0 && d.class as usize == class {
+                objects += d.inuse as u32;
+                spans += 1;
+            }
+        }
         Some(ClassStats {
             slot_size: ci.size as u32,
             max_len: if class == HUGE {
@@ -2178,8 +2178,8 @@ impl<S: PageSource> Pool<S> {
             },
             pages_per_span: ci.pages as u32,
             slots_per_span: ci.slots as u32,
-            objects: cs.objects,
-            spans: cs.spans,
+            objects,
+            spans,
         })
     }
 
@@ -2251,8 +2251,6 @@ impl<S: PageSource> Pool<S> {
         }
         let mut data_pages = 0u64;
         let mut spans = 0u64;
-        let mut class_objects = [0u32; NR_CLASSES];
-        let mut class_spans = [0u32; NR_CLASSES];
         for id in 1..self.next_desc {
             let d = self.d(id);
             let present = d.pages.iter().filter(|p| p.is_some()).count();
@@ -2298,12 +2296,7 @@ impl<S: PageSource> Pool<S> {
                     return Err(VerifyError("page presence does not match live slots"));
                 }
             }
-            if let Some(c) = class_objects.get_mut(class) {
-                *c += inuse as u32;
-            }
-            if let Some(c) = class_spans.get_mut(class) {
-                *c += 1;
-            }
+            objects += inuse as u64;
             if d.group == GROUP_FILL {
                 let fill = self.cs(class).fill;
                 if fill.id != id || fill.desc != self.desc_ptr(id) || fill.desc.is_none() {
@@ -2334,11 +2327,6 @@ impl<S: PageSource> Pool<S> {
         }
         for class in 0..NR_CLASSES {
             let cs = self.cs(class);
-            if Some(&cs.objects) != class_objects.get(class)
-                || Some(&cs.spans) != class_spans.get(class)
-            {
-                return Err(VerifyError("class counters"));
-            }
             for (g, &head) in cs.heads.iter().enumerate() {
                 let mut id = head;
                 let mut prev = 0;
@@ -2359,7 +2347,6 @@ impl<S: PageSource> Pool<S> {
                     id = d.next;
                 }
             }
-            objects += cs.objects as u64;
         }
         let s = &self.stats;
         if objects != s.objects || live_handles != s.objects {
