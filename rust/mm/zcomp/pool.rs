@@ -943,7 +943,9 @@ impl Table {
         };
         *next += 1;
         // SAFETY: as in `entry`, the entry lies inside the leaf page.
-        Ok((idx, unsafe { nonnull_add(leaf, (idx as usize % per_leaf) * esize) }))
+        Ok((idx, unsafe {
+            nonnull_add(leaf, (idx as usize % per_leaf) * esize)
+        }))
     }
 
     /// Makes sure leaf page `leaf_no` exists and returns it. Returns `None` if a page could
@@ -1285,46 +1287,69 @@ impl<S: PageSource> Pool<S> {
 
     // ---- fullness lists ----------------------------------------------------------------
 
-    fn list_add(&mut self, id: u32, group: u8) {
-        let class = self.d(id).class as usize;
-        let head = self
-            .cs(class)
-            .heads
-            .get(group as usize)
-            .copied()
-            .unwrap_or(0);
-        {
-            let d = self.dm(id);
-            d.group = group;
-            d.prev = 0;
-            d.next = head;
+    /// The head of fullness list `group` of `class`, if the class state exists.
+    fn head_ptr(&self, class: usize, group: u8) -> Option<NonNull<u32>> {
+        if group as usize >= NR_GROUPS {
+            return None;
         }
+        let cp = self.class_ptr(class)?;
+        // SAFETY: `cp` points to a `ClassState` in a pool-owned page and `group` indexes its
+        // `heads`; only a pointer is formed, no reference.
+        let head = unsafe {
+            ptr::addr_of_mut!((*cp.as_ptr()).heads)
+                .cast::<u32>()
+                .add(group as usize)
+        };
+        // SAFETY: derived from the non-null `cp` by an in-bounds offset.
+        Some(unsafe { NonNull::new_unchecked(head) })
+    }
+
+    /// Puts span `id`, which is on no list, at the head of list `group` of its class.
+    fn list_add(&mut self, id: u32, group: u8) {
+        let Some(dp) = self.desc_ptr(id) else {
+            return;
+        };
+        // SAFETY: `dp` is a descriptor in a pool-owned page and `&mut self` excludes other
+        // users; the only other descriptor reached meanwhile, the list head, is not `id`,
+        // which is on no list.
+        let d = unsafe { &mut *dp.as_ptr() };
+        let Some(head_ptr) = self.head_ptr(d.class as usize, group) else {
+            return;
+        };
+        // SAFETY: `head_ptr` points into pool-owned class state, which nothing else
+        // references.
+        let head = unsafe { head_ptr.as_ptr().read() };
+        d.group = group;
+        d.prev = 0;
+        d.next = head;
         if head != 0 {
             self.dm(head).prev = id;
         }
-        if let Some(h) = self.csm(class).heads.get_mut(group as usize) {
-            *h = id;
-        }
+        // SAFETY: as above.
+        unsafe { head_ptr.as_ptr().write(id) };
     }
 
+    /// Takes span `id` off its list, if it is on one.
     fn list_del(&mut self, id: u32) {
-        let (class, group, prev, next) = {
-            let d = self.d(id);
-            (d.class as usize, d.group, d.prev, d.next)
+        let Some(dp) = self.desc_ptr(id) else {
+            return;
         };
-        if group as usize >= NR_GROUPS {
+        // SAFETY: as in `list_add`: the neighbours reached meanwhile are other descriptors.
+        let d = unsafe { &mut *dp.as_ptr() };
+        if d.group as usize >= NR_GROUPS {
             // Full or filling: on no list.
             return;
         }
+        let (prev, next) = (d.prev, d.next);
         if prev != 0 {
             self.dm(prev).next = next;
-        } else if let Some(h) = self.csm(class).heads.get_mut(group as usize) {
-            *h = next;
+        } else if let Some(head_ptr) = self.head_ptr(d.class as usize, d.group) {
+            // SAFETY: `head_ptr` points into pool-owned class state.
+            unsafe { head_ptr.as_ptr().write(next) };
         }
         if next != 0 {
             self.dm(next).prev = prev;
         }
-        let d = self.dm(id);
         d.group = GROUP_FULL;
         d.prev = 0;
         d.next = 0;
@@ -1336,7 +1361,7 @@ impl<S: PageSource> Pool<S> {
         if d.group == GROUP_FILL {
             return;
         }
-        let g = group_of(d.inuse as usize, info(d.class as usize).slots as usize);
+        let g = group_of_class(d.inuse as usize, &info(d.class as usize));
         if g != d.group {
             self.list_del(id);
             if g != GROUP_FULL {
@@ -2292,7 +2317,11 @@ impl<S: PageSource> Pool<S> {
                 if overlapping != d.live {
                     return Err(VerifyError("per-page live counts"));
                 }
-                if d.live.iter().zip(&d.pages).any(|(&n, p)| (n != 0) != p.is_some()) {
+                if d.live
+                    .iter()
+                    .zip(&d.pages)
+                    .any(|(&n, p)| (n != 0) != p.is_some())
+                {
                     return Err(VerifyError("page presence does not match live slots"));
                 }
             }
@@ -2308,7 +2337,10 @@ impl<S: PageSource> Pool<S> {
                 if fill.dest != slot_dest(d, &ci, fill.slot as usize) {
                     return Err(VerifyError("fill cursor address"));
                 }
-                let fuller = self.cs(class).heads.get(group_of(inuse, nslots) as usize + 1..);
+                let fuller = self
+                    .cs(class)
+                    .heads
+                    .get(group_of(inuse, nslots) as usize + 1..);
                 if fuller.is_some_and(|heads| heads.iter().any(|&h| h != 0)) {
                     return Err(VerifyError("a listed span is fuller than the fill span"));
                 }
