@@ -547,34 +547,6 @@ fn pages_of_slot(ci: &ClassInfo, slot: usize) -> Range<usize> {
 }
 
 impl SpanDesc {
-    /// Writes a slot from byte `off` of the span on: its header, holding handle `idx`, then
-    /// `data`. The slot's pages (one, or two if it straddles a page boundary) must be
-    /// present. The caller must have exclusive access to the pool (`&mut Pool`), which owns
-    /// the pages.
-    fn write_slot(&self, off: usize, idx: u32, data: &[u8]) {
-        let hdr = slot_header(idx);
-        let Some((dst, room)) = self.addr(off) else {
-            debug_assert!(false, "write to a missing page");
-            return;
-        };
-        // The part of header and data that fits before the page ends, and the rest.
-        let (hdr_here, hdr_next) = hdr.split_at(room.min(SLOT_HEADER));
-        let (data_here, data_next) = data.split_at((room - hdr_here.len()).min(data.len()));
-        // SAFETY: `dst` has `room` writable bytes in a pool-owned page that nothing else
-        // references while the pool is borrowed mutably, and the two parts come to at most
-        // `room` bytes; `data` is a distinct caller buffer.
-        unsafe { copy_two(dst, hdr_here, data_here) };
-        if hdr_next.is_empty() && data_next.is_empty() {
-            return;
-        }
-        let Some(next) = self.page(off / PAGE_SIZE + 1) else {
-            debug_assert!(false, "write to a missing page");
-            return;
-        };
-        // SAFETY: as above, for the next page, which the rest of a slot fits in.
-        unsafe { copy_two(next, hdr_next, data_next) };
-    }
-
     fn test(&self, i: usize) -> bool {
         match self.bits.get(i / 64) {
             Some(w) => w & (1 << (i % 64)) != 0,
@@ -682,8 +654,8 @@ const _: () = assert!(size_of::<ClassState>() == 64);
 struct Fill {
     /// The span's descriptor, `None` when the class has no fill span.
     desc: Option<NonNull<SpanDesc>>,
-    /// The address of slot `slot` if the slot lies within one present page of the span.
-    dest: Option<NonNull<u8>>,
+    /// Where slot `slot` lies, if every page under it is present.
+    at: Option<SlotAddr>,
     id: u32,
     slot: u32,
 }
@@ -691,19 +663,81 @@ struct Fill {
 impl Fill {
     const NONE: Self = Self {
         desc: None,
-        dest: None,
+        at: None,
         id: 0,
         slot: 0,
     };
 }
 
-/// The address of slot `slot` of span `d` of class shape `ci`, if the slot lies within one
-/// present page.
+/// Where a slot of a small class lies in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SlotAddr {
+    /// The slot's first byte.
+    start: NonNull<u8>,
+    /// The start of the page the slot continues in, if it straddles a page boundary.
+    rest: Option<NonNull<u8>>,
+}
+
+/// Where slot `slot` of span `d` of class shape `ci` lies, if every page under it is present.
 #[inline]
-fn slot_dest(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<NonNull<u8>> {
+fn slot_addr(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<SlotAddr> {
     let off = slot * ci.size as usize;
-    let (p, room) = d.addr(off)?;
-    (room >= ci.size as usize).then_some(p)
+    let (start, room) = d.addr(off)?;
+    let rest = match room >= ci.size as usize {
+        true => None,
+        false => Some(d.page(off / PAGE_SIZE + 1)?),
+    };
+    Some(SlotAddr { start, rest })
+}
+
+/// Where the slot of `size` bytes at span offset `next` lies, found from `at`, where the
+/// slot at offset `off < next` lies, if it is within one page under that slot: most of the
+/// time, so a store need not read the span's page pointers, a cache line it has no other
+/// use for.
+fn addr_after(at: SlotAddr, off: usize, next: usize, size: usize) -> Option<SlotAddr> {
+    if next % PAGE_SIZE + size > PAGE_SIZE {
+        return None;
+    }
+    let page = if next / PAGE_SIZE == off / PAGE_SIZE {
+        // SAFETY: `at.start` lies `off % PAGE_SIZE` bytes into its page.
+        unsafe { NonNull::new_unchecked(at.start.as_ptr().sub(off % PAGE_SIZE)) }
+    } else if next / PAGE_SIZE == off / PAGE_SIZE + 1 {
+        at.rest?
+    } else {
+        return None;
+    };
+    Some(SlotAddr {
+        // SAFETY: the slot lies within `page`.
+        start: unsafe { nonnull_add(page, next % PAGE_SIZE) },
+        rest: None,
+    })
+}
+
+/// Writes a slot at `at`, of which `room` bytes lie in its first page: its header, holding
+/// handle `idx`, then `data`.
+///
+/// # Safety
+///
+/// `at` must be where a free slot of at least `SLOT_HEADER + data.len()` bytes lies, in
+/// pages the caller has exclusive access to, `room` of them in its first page if it
+/// straddles a page boundary.
+#[inline]
+unsafe fn write_slot(at: SlotAddr, room: usize, idx: u32, data: &[u8]) {
+    let hdr = slot_header(idx);
+    let Some(rest) = at.rest else {
+        // SAFETY: by the caller's guarantee the slot holds the header and `data`.
+        unsafe { copy_two(at.start, &hdr, data) };
+        return;
+    };
+    // The part of header and data that fits before the page ends, and the rest.
+    let (hdr_here, hdr_next) = hdr.split_at(room.min(SLOT_HEADER));
+    let (data_here, data_next) = data.split_at((room - hdr_here.len()).min(data.len()));
+    // SAFETY: by the caller's guarantee `room` bytes of the slot lie from `at.start` on, and
+    // the rest from `rest` on; the parts come to at most that.
+    unsafe {
+        copy_two(at.start, hdr_here, data_here);
+        copy_two(rest, hdr_next, data_next);
+    }
 }
 
 /// The header of a slot holding the object of handle `idx`: the handle's low
@@ -729,8 +763,8 @@ unsafe fn copy_two(dst: NonNull<u8>, a: &[u8], b: &[u8]) {
 /// Cache line size of the architectures the pool is built for; prefetches step by it.
 const CACHE_LINE: usize = 64;
 
-/// Starts fetching, for writing, the cache lines under slot `slot` of span `d` of class
-/// shape `ci` that lie in present pages, without waiting for them.
+/// Starts fetching, for writing, the cache lines of the slot at `at`, `size` bytes of which
+/// `room` lie in its first page, without waiting for them.
 ///
 /// A store writes its slot's lines without having read them, so each costs a fetch from
 /// memory that the store's writes wait for, and that delays whatever the caller does next.
@@ -738,18 +772,13 @@ const CACHE_LINE: usize = 64;
 /// goes on (as the processor's own prefetcher does for a stream of adjacent writes, which a
 /// class's stores are not, being spread between other classes' and filling free slots
 /// between live ones).
-fn prefetch_slot(d: &SpanDesc, ci: &ClassInfo, slot: usize) {
-    let size = ci.size as usize;
-    let (mut off, end) = (slot * size, (slot + 1) * size);
-    while off < end {
-        let Some((p, room)) = d.addr(off) else {
-            // Not populated yet: nothing there to fetch.
-            off = (off / PAGE_SIZE + 1) * PAGE_SIZE;
-            continue;
-        };
-        let n = room.min(end - off);
-        prefetch_for_write(p, n);
-        off += n;
+fn prefetch_slot(at: SlotAddr, size: usize, room: usize) {
+    match at.rest {
+        None => prefetch_for_write(at.start, size),
+        Some(rest) => {
+            prefetch_for_write(at.start, room);
+            prefetch_for_write(rest, size - room);
+        }
     }
 }
 
@@ -1024,7 +1053,7 @@ fn alloc_zeroed<S: PageSource>(src: &mut S, meta_pages: &mut u64) -> Option<NonN
 /// - For each class `c` whose [`ClassState::fill`] cursor has `desc` set: it points to the
 ///   descriptor of span `id`, which is in use, of class `c`, not full, has
 ///   `group == GROUP_FILL`, at least one live slot (outside [`Pool::store`]), and `slot` as
-///   its lowest free slot; `dest` is [`slot_dest`] of that slot. No listed span of `c` is
+///   its lowest free slot; `at` is [`slot_addr`] of that slot. No listed span of `c` is
 ///   in a fuller group than the fill span's fullness would put it in. No other span has
 ///   `group == GROUP_FILL`; the huge class has no fill span.
 pub struct Pool<S: PageSource> {
@@ -1582,14 +1611,14 @@ impl<S: PageSource> Pool<S> {
             return Err(StoreError::NoMemory);
         };
         d.group = GROUP_FILL;
-        let dest = slot_dest(d, &ci, slot);
+        let at = slot_addr(d, &ci, slot);
         let desc = self.desc_ptr(id);
         debug_assert!(desc.is_some(), "fill span {id} without a descriptor");
         // INVARIANT: span `id` is in use, of class `class`, off the lists and marked as its
         // class's fill span; a listed or new span is not full, so it has a lowest free slot.
         let fill = Fill {
             desc,
-            dest,
+            at,
             id,
             slot: slot as u32,
         };
@@ -1636,8 +1665,8 @@ impl<S: PageSource> Pool<S> {
         let ci = info(class);
         let size = ci.size as usize;
         let off = slot * size;
-        // Without an address the slot straddles two pages or lacks one.
-        if fill.dest.is_none() && !self.populate_slot(id, &ci, slot) {
+        // Without an address the slot lacks a page.
+        if fill.at.is_none() && !self.populate_slot(id, &ci, slot) {
             // A span that became the fill span for this store and is still empty goes.
             if self.d(id).inuse == 0 {
                 self.retire_fill(class);
@@ -1649,38 +1678,28 @@ impl<S: PageSource> Pool<S> {
         // and until the last use of `d` below nothing else forms a reference to this
         // descriptor: only the cursor and the counters are touched meanwhile.
         let d = unsafe { &mut *dp.as_ptr() };
-        match fill.dest {
-            // SAFETY: by the `Pool` invariant `dst` is where free slot `slot` starts, inside
-            // one present page of the span that the pool owns and nothing else references
-            // (`&mut self`); the slot's `size` bytes hold the header and `data`.
-            Some(dst) => unsafe { copy_two(dst, &slot_header(idx), data) },
-            None => d.write_slot(off, idx, data),
-        }
+        let Some(at) = fill.at.or_else(|| slot_addr(d, &ci, slot)) else {
+            debug_assert!(false, "slot {slot} of span {id} without its pages");
+            return Err(StoreError::NoMemory);
+        };
+        let room = PAGE_SIZE - off % PAGE_SIZE;
+        // SAFETY: by the `Pool` invariant (or, for a slot whose pages were just populated,
+        // by `slot_addr`), `at` is where free slot `slot` lies in pages the pool owns and
+        // nothing else references (`&mut self`); the slot's `size` bytes hold the header and
+        // `data`, `room` of them in its first page.
+        unsafe { write_slot(at, room, idx, data) };
         d.occupy(&ci, slot);
         d.inuse += 1;
         // INVARIANT: `next` is the lowest free slot, as `slot` was; a full span leaves.
         let next = match d.first_zero(slot + 1, ci.slots as usize) {
             Some(n) => {
                 let next_off = n * size;
-                let dest = match fill.dest {
-                    // Usually the next slot is in the same page as this one, whose address
-                    // is known: the descriptor's page pointers need not be read.
-                    Some(dst)
-                        if next_off / PAGE_SIZE == off / PAGE_SIZE
-                            && next_off % PAGE_SIZE + size <= PAGE_SIZE =>
-                    {
-                        // SAFETY: slot `n` follows slot `slot` (which starts at `dst`) in the
-                        // same page, so the result stays inside that page.
-                        Some(unsafe { nonnull_add(dst, next_off - off) })
-                    }
-                    _ => slot_dest(d, &ci, n),
-                };
-                match dest {
-                    Some(p) => prefetch_for_write(p, size),
-                    None => prefetch_slot(d, &ci, n),
+                let next_at = addr_after(at, off, next_off, size).or_else(|| slot_addr(d, &ci, n));
+                if let Some(next_at) = next_at {
+                    prefetch_slot(next_at, size, PAGE_SIZE - next_off % PAGE_SIZE);
                 }
                 Fill {
-                    dest,
+                    at: next_at,
                     slot: n as u32,
                     ..fill
                 }
@@ -1942,7 +1961,7 @@ impl<S: PageSource> Pool<S> {
                     // INVARIANT: the cursor keeps the lowest free slot, and its address only
                     // while the page under it is present.
                     f.slot = f.slot.min(slot as u32);
-                    f.dest = slot_dest(d, &ci, f.slot as usize);
+                    f.at = slot_addr(d, &ci, f.slot as usize);
                 }
                 if fell {
                     // In an emptier group now, it may have fallen behind a listed span.
@@ -2334,7 +2353,7 @@ impl<S: PageSource> Pool<S> {
                 if d.first_zero(0, nslots) != Some(fill.slot as usize) {
                     return Err(VerifyError("fill cursor is not the lowest free slot"));
                 }
-                if fill.dest != slot_dest(d, &ci, fill.slot as usize) {
+                if fill.at != slot_addr(d, &ci, fill.slot as usize) {
                     return Err(VerifyError("fill cursor address"));
                 }
                 let fuller = self
