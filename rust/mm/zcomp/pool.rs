@@ -56,9 +56,9 @@
 //! Each class keeps its non-full spans on [`NR_GROUPS`] lists by fullness (eighths), except
 //! its *fill span*: the span stores go to, taken off the lists (as SLUB keeps a CPU's slab
 //! off the partial list) until it is full, when the fullest listed span takes its place.
-//! The class state caches the fill span's descriptor, lowest free slot and that slot's
-//! address, so a store can start copying as soon as it has read one cache line, and it
-//! moves no span between lists. [`Pool::compact`] takes, per class, the emptiest span as source
+//! The class state caches the fill span's descriptor, lowest free slot and where that slot
+//! lies (its start, and the next page if it straddles a page boundary), so a store can
+//! start copying as soon as it has read one cache line, and it moves no span between lists. [`Pool::compact`] takes, per class, the emptiest span as source
 //! and the fullest other span as destination, and moves objects (highest slot first) into
 //! the lowest free slots of the destination until the source is empty and freed. When a
 //! class has a single non-full span left, its objects are moved down to its lowest free
@@ -78,21 +78,22 @@
 //!
 //! # Cost
 //!
-//! Store and free cost memory accesses more than instructions. A store reads its class
-//! state (which holds the fill slot's address), copies the object into a slot, updates the
-//! span's descriptor and the handle's slot, and prefetches the class's next free slot. A
-//! slot's lines are written without being read, so a store to lines not in the cache waits
-//! for them while its caller goes on, slowing the caller's next memory-heavy work (the next
-//! page's compression) by 50-80 ns for 0.5-2.5 KiB objects; the prefetch, a store ahead,
-//! takes most of that away. A free is two dependent cache misses (handle slot, then
-//! descriptor), which batching overlaps across frees. Measured by `scripts/bench-pool.sh`,
-//! with each page compressed by LZ4 and stored at once, as the kernel does, and each store
-//! charged both its own time and what it adds to the next compression, a store of a 1.5
-//! KiB object costs about 55 + 10-30 ns and a free 34 ns: 3.5-4.2% of the 2.8 us LZ4 takes
-//! per page of anonymous memory, 3.2-3.5% for text and executables. Zero-heavy pages (560
-//! byte objects, a pool that fits the cache) cost 29 + 9-16 + 25 ns, 6.9-7.5% of LZ4, which
-//! takes only 0.91 us on such sparse pages; there the cost is instructions (about 300 per
-//! store and per free).
+//! A store reads its class state (which holds where the fill slot lies), copies the object
+//! into the slot, updates the span's descriptor (bitmap, per-page live counts, in-use count)
+//! and the handle's slot, and prefetches the class's next free slot. A slot's lines are
+//! written without being read, so a store to lines not in the cache waits for them while
+//! its caller goes on, slowing the caller's next memory-heavy work (the next page's
+//! compression) by 50-80 ns for 0.5-2.5 KiB objects; the prefetch, a store ahead, takes
+//! most of that away. A free reads the handle's slot and then the descriptor it names,
+//! which batching overlaps across frees, and then decrements counts: no class state, no
+//! search of the bitmap. Measured by `scripts/bench-pool.sh`, with each page compressed by
+//! LZ4 and stored at once, as the kernel does, and each store charged both its own time and
+//! what it adds to the next compression, a store of a 1.5 KiB object costs about 48-50 +
+//! 3-8 ns and a free 30 ns: 2.9-3.0% of the 2.8 us LZ4 takes per page of anonymous memory,
+//! 2.7-3.7% for text and executables. Zero-heavy pages (560-byte objects, a pool that fits
+//! the cache) cost 25 + 6 + 20 ns, 5.3-5.6% of LZ4, which takes only 0.92 us on such sparse
+//! pages; there the cost is mostly instructions: about 410 per store (85 of them the copy)
+//! and 265 per free.
 //!
 //! # Density
 //!
