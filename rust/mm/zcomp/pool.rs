@@ -58,13 +58,14 @@
 //! off the partial list) until it is full, when the fullest listed span takes its place.
 //! The class state caches the fill span's descriptor, lowest free slot and where that slot
 //! lies (its start, and the next page if it straddles a page boundary), so a store can
-//! start copying as soon as it has read one cache line, and it moves no span between lists. [`Pool::compact`] takes, per class, the emptiest span as source
-//! and the fullest other span as destination, and moves objects (highest slot first) into
-//! the lowest free slots of the destination until the source is empty and freed. When a
-//! class has a single non-full span left, its objects are moved down to its lowest free
-//! slots so that its upper pages empty. When compaction is done, each class has at most one
-//! non-full span, and that span's live slots are packed at its start, so the waste of a class
-//! is under one page.
+//! start copying as soon as it has read one cache line, and it moves no span between lists.
+//! [`Pool::compact`] takes, per class, the emptiest span as source and the fullest other
+//! span as destination, and moves objects (highest slot first) into the lowest free slots
+//! of the destination until the source is empty and freed. When a class has a single
+//! non-full span left, its objects are moved down to its lowest free slots so that its
+//! upper pages empty. When compaction is done, each class has at most one non-full span,
+//! and that span's live slots are packed at its start, so the waste of a class is under
+//! one page.
 //!
 //! # Locking and bounds
 //!
@@ -492,10 +493,10 @@ pub struct VerifyError(pub &'static str);
 ///   handle's table slot records this span and slot.
 ///
 /// For the huge class `pages[i]` is `Some` iff slot `i` is live, and the handle of slot
-/// `i` is kept in `bits` instead (two per word), and `live` is all zero. A descriptor not in use has no pages and
-/// `next` links it on the free descriptor list. `group` is the fullness list the span is
-/// on, [`GROUP_FULL`] when it is full, or [`GROUP_FILL`] when it is its class's fill span;
-/// in the last two cases it is on no list.
+/// `i` is kept in `bits` instead (two per word), and `live` is all zero. A descriptor not
+/// in use has no pages and `next` links it on the free descriptor list. `group` is the
+/// fullness list the span is on, [`GROUP_FULL`] when it is full, or [`GROUP_FILL`] when it
+/// is its class's fill span; in the last two cases it is on no list.
 ///
 /// The fields a store or a free touches (counters, links, bitmap, per-page counts) share the
 /// first cache line; the page pointers, which a read needs, fill the next two.
