@@ -672,7 +672,7 @@ impl Fill {
 }
 
 /// Where a slot of a small class lies in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 struct SlotAddr {
     /// The slot's first byte.
     start: NonNull<u8>,
@@ -685,9 +685,10 @@ struct SlotAddr {
 fn slot_addr(d: &SpanDesc, ci: &ClassInfo, slot: usize) -> Option<SlotAddr> {
     let off = slot * ci.size as usize;
     let (start, room) = d.addr(off)?;
-    let rest = match room >= ci.size as usize {
-        true => None,
-        false => Some(d.page(off / PAGE_SIZE + 1)?),
+    let rest = if room >= ci.size as usize {
+        None
+    } else {
+        Some(d.page(off / PAGE_SIZE + 1)?)
     };
     Some(SlotAddr { start, rest })
 }
