@@ -1952,13 +1952,13 @@ impl<S: PageSource> Pool<S> {
         // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
         // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
-        let was_in = group_of_class(d.inuse as usize, &ci);
         d.inuse -= 1;
+        let group = group_of_class(d.inuse as usize, &ci);
         if d.group == GROUP_FILL {
             if d.inuse == 0 {
                 self.retire_fill(class);
             } else {
-                let fell = group_of_class(d.inuse as usize, &ci) != was_in;
+                let fell = group != group_of_class(d.inuse as usize + 1, &ci);
                 let f = &mut self.csm(class).fill;
                 if (slot as u32) < f.slot || freed != 0 {
                     // INVARIANT: the cursor keeps the lowest free slot, and its address only
@@ -1974,7 +1974,7 @@ impl<S: PageSource> Pool<S> {
         } else if d.inuse == 0 {
             self.list_del(id);
             self.free_desc(id);
-        } else if group_of_class(d.inuse as usize, &ci) != d.group {
+        } else if group != d.group {
             let was_full = d.group == GROUP_FULL;
             self.regroup(id);
             if was_full {
