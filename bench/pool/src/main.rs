@@ -24,17 +24,18 @@
 //! does; LZ4 and the store are each timed on their own (less the cost of reading the clock),
 //! and frees in batches of 32 made back to back. The clock read waits for the store's loads
 //! but not for its writes, which drain while the next page is compressed, as in the kernel;
-//! what that costs shows up as LZ4 running slower after a store. So the same trace is also
-//! replayed with no store at all, before and after (against drift), and the store is
-//! charged its own time plus the difference in LZ4 time ("added to the next compression").
-//! LZ4's times are compared page by page, leaving out pages hit by an interrupt or a
-//! preemption in any of the replays (see `lz4_alone_and_added`). The cost ratio
-//! `(store + added + free) / lz4 alone` is computed per run and reported as the median and
-//! the range over the runs; timings as the median and the minimum, and the added time, a
-//! difference between replays that the machine's drift moves by several ns from run to
-//! run, as the median. As a reference, the trace is
-//! also replayed copying each object end to end into never-reused memory: the least a store
-//! can cost. The pool's pages, that reference copy and the pages fed to LZ4 all lie in
+//! what that costs shows up as LZ4 running slower after a store. So the trace is also
+//! replayed with no store at all, and the store is charged its own time plus the difference
+//! in LZ4 time ("added to the next compression"). The replays run interleaved, a segment of
+//! 32 stores of each in turn, so that the machine's drift in speed moves them alike, and
+//! each segment starts with the pages it compresses evicted from the caches, as a page being
+//! reclaimed has not been used for a while (see `interleave`). LZ4's times are compared
+//! page by page, leaving out pages hit by an interrupt or a preemption in either replay (see
+//! `lz4_alone_and_added`). The cost ratio `(store + added + free) / lz4 alone` is computed
+//! per run and reported as the median and the range over the runs; timings as the median
+//! and the minimum, and the added time as the median. As a reference, the trace is also
+//! replayed copying each object end to end into never-reused memory: the least a store can
+//! cost. The pool's pages, that reference copy and the pages fed to LZ4 all lie in
 //! transparent huge pages, as the kernel reaches them through its direct map (see
 //! `pages.rs`).
 
@@ -365,25 +366,25 @@ fn clock_ns() -> f64 {
     spread(&reads).median
 }
 
-/// LZ4 time per page with nothing else done (the mean of the `alone` replays, less the clock
-/// cost), and how much longer LZ4 takes per page in the replay `with`.
+/// LZ4 time per page with nothing else done (less the clock cost), and how much longer LZ4
+/// takes per page in the replay `with`.
 ///
 /// The replays compress the same pages in the same order, so they are compared page by
-/// page. A page whose time in any replay is over four times that replay's median was hit by
-/// an interrupt or a preemption (a few pages in a thousand on a busy machine, each adding
-/// microseconds): it is left out of every side of the comparison, or a handful of them
+/// page. A page whose time in either replay is over four times that replay's median was hit
+/// by an interrupt or a preemption (a few pages in a thousand on a busy machine, each adding
+/// microseconds): it is left out of both sides of the comparison, or a handful of them
 /// would move the means by more than a store costs.
-fn lz4_alone_and_added(alone: [&[u32]; 2], with: &[u32], clock: f64) -> (f64, f64) {
+fn lz4_alone_and_added(alone: &[u32], with: &[u32], clock: f64) -> (f64, f64) {
     let limit = |v: &[u32]| {
         let mut sorted = v.to_vec();
         sorted.sort_unstable();
         4 * sorted.get(sorted.len() / 2).copied().unwrap_or(0)
     };
-    let limits = [limit(alone[0]), limit(alone[1]), limit(with)];
+    let limits = [limit(alone), limit(with)];
     let (mut sum_alone, mut sum_with, mut n) = (0.0, 0.0, 0u32);
-    for ((&a, &b), &w) in alone[0].iter().zip(alone[1]).zip(with) {
-        if a <= limits[0] && b <= limits[1] && w <= limits[2] {
-            sum_alone += (a as f64 + b as f64) / 2.0;
+    for (&a, &w) in alone.iter().zip(with) {
+        if a <= limits[0] && w <= limits[1] {
+            sum_alone += a as f64;
             sum_with += w as f64;
             n += 1;
         }
@@ -487,47 +488,107 @@ impl Target for Log<'_> {
     fn free(&mut self, _h: NoHandle) {}
 }
 
-/// Replays `trace` into `target`: each store compresses its page with LZ4 and stores the
-/// result at once, as the kernel does, each timed on its own; frees are timed in batches of
-/// up to 32. Handles are kept in `handles` (grown as needed) outside the timing: looking
-/// them up by object would add the benchmark's own cache misses to the operations'.
-fn replay<T: Target>(
+/// Stores per segment of an interleaved replay (see [`interleave`]): short enough that the
+/// machine's speed does not drift between the replays of a segment, long enough that the
+/// replays' effects on each other's caches at the switches do not matter.
+const SEGMENT_STORES: usize = 32;
+
+/// A replay of the trace into `target`, run a segment at a time: each store compresses its
+/// page with LZ4 and stores the result at once, as the kernel does, each timed on its own;
+/// frees are timed in batches of up to 32. Handles are kept in `handles` outside the timing:
+/// looking them up by object would add the benchmark's own cache misses to the operations'.
+struct Replay<'a, T: Target> {
+    target: &'a mut T,
+    handles: Handles<T::Handle>,
+    /// The next operation of the trace.
+    next: usize,
+    times: TraceTimes,
+}
+
+impl<'a, T: Target> Replay<'a, T> {
+    fn new(target: &'a mut T, objects: usize) -> Self {
+        Self {
+            target,
+            handles: vec![None; objects],
+            next: 0,
+            times: TraceTimes::default(),
+        }
+    }
+
+    /// Replays the trace's next [`SEGMENT_STORES`] stores and the frees among and after
+    /// them, the pages to compress first evicted from the caches, as a page being reclaimed
+    /// has not been used for a while. Returns false at the end of the trace.
+    fn segment(&mut self, c: &Corpus, trace: &[Op], out: &mut [u8]) -> Result<bool, String> {
+        const BATCH: usize = 32;
+        let ops = trace.get(self.next..).unwrap_or(&[]);
+        let pages = ops.iter().filter_map(|op| match *op {
+            Op::Store(o) => Some(c.page(o)),
+            Op::Free(_) => None,
+        });
+        for page in pages.take(SEGMENT_STORES) {
+            pages::evict(page);
+        }
+        let mut stores = 0;
+        while let Some(op) = trace.get(self.next) {
+            if let Op::Store(o) = *op {
+                if stores == SEGMENT_STORES {
+                    break;
+                }
+                let page = c.page(o);
+                let t = Instant::now();
+                let n = lz4_compress(page, out)?;
+                self.times
+                    .lz4
+                    .push(t.elapsed().as_nanos().try_into().unwrap_or(u32::MAX));
+                let len = stored_form(page, out, n)?;
+                let target = &mut *self.target;
+                let h = self.times.store.time(|| target.store(&out[..len]))?;
+                self.handles[o] = Some(h);
+                (self.next, stores) = (self.next + 1, stores + 1);
+                continue;
+            }
+            let mut batch = [None; BATCH];
+            let mut k = 0;
+            while let (Some(Op::Free(o)), Some(slot)) = (trace.get(self.next), batch.get_mut(k)) {
+                *slot = self.handles[*o].take();
+                (self.next, k) = (self.next + 1, k + 1);
+            }
+            let t = Instant::now();
+            for h in batch.into_iter().flatten() {
+                self.target.free(h);
+            }
+            self.times.free_ns += t.elapsed().as_nanos();
+            self.times.frees += k as u64;
+        }
+        Ok(self.next < trace.len())
+    }
+}
+
+/// Replays the trace with no store, into the pool and into the log, a segment of each in
+/// turn, so that drift in the machine's speed (tens of ns per page over the hundreds of
+/// milliseconds a whole replay takes, on a shared host) moves all three alike instead of
+/// showing up as a difference between them. The order rotates from segment to segment, so
+/// each replay follows each other one equally often.
+fn interleave<P: Target, L: Target>(
     c: &Corpus,
     trace: &[Op],
-    out: &mut [u8],
-    target: &mut T,
-    handles: &mut Handles<T::Handle>,
-    times: &mut TraceTimes,
+    alone: &mut Replay<'_, Nothing>,
+    pool: &mut Replay<'_, P>,
+    log: &mut Replay<'_, L>,
 ) -> Result<(), String> {
-    const BATCH: usize = 32;
-    handles.resize(c.objects.len(), None);
-    let mut i = 0;
-    while let Some(op) = trace.get(i) {
-        if let Op::Store(o) = *op {
-            let page = c.page(o);
-            let t = Instant::now();
-            let n = lz4_compress(page, out)?;
-            times
-                .lz4
-                .push(t.elapsed().as_nanos().try_into().unwrap_or(u32::MAX));
-            let len = stored_form(page, out, n)?;
-            let h = times.store.time(|| target.store(&out[..len]))?;
-            handles[o] = Some(h);
-            i += 1;
-            continue;
+    let mut out = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(2 * PAGE_SIZE)];
+    for turn in 0.. {
+        let mut more = false;
+        for which in 0..3 {
+            more |= match (turn + which) % 3 {
+                0 => alone.segment(c, trace, &mut out)?,
+                1 => pool.segment(c, trace, &mut out)?,
+                _ => log.segment(c, trace, &mut out)?,
+            };
         }
-        let mut batch = [None; BATCH];
-        let mut k = 0;
-        while let (Some(Op::Free(o)), Some(slot)) = (trace.get(i), batch.get_mut(k)) {
-            *slot = handles[*o].take();
-            (i, k) = (i + 1, k + 1);
+        if !more {
+            break;
         }
-        let t = Instant::now();
-        for h in batch.into_iter().flatten() {
-            target.free(h);
-        }
-        times.free_ns += t.elapsed().as_nanos();
-        times.frees += k as u64;
     }
     Ok(())
 }
@@ -561,30 +622,37 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     // does and mapped with huge pages as the kernel's direct map is.
     let mut src = DirectMapPages::new(n + n / 4)?;
     let mut pool = Pool::new(&mut src);
-    let mut handles = vec![None; n];
+    // Reference: the same objects copied end to end into a log of never-reused memory, the
+    // least any store must do.
+    let total: usize = trace
+        .iter()
+        .map(|op| match *op {
+            Op::Store(o) => c.objects[o].len(),
+            Op::Free(_) => 0,
+        })
+        .sum();
+    let mut log_region = HugeRegion::new(total)?;
+    let mut log = Log {
+        buf: log_region.as_mut_slice(),
+        at: 0,
+    };
+    log.buf.fill(1);
     let clock = clock_ns();
-    let mut out = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(2 * PAGE_SIZE)];
-    // The trace without a pool, before and after the passes compared with it, against drift
-    // in the machine's speed: LZ4's time on its own.
-    let mut lz4_before = TraceTimes::default();
-    let mut units = Handles::default();
-    replay(
-        c,
-        trace,
-        &mut out,
-        &mut Nothing,
-        &mut units,
-        &mut lz4_before,
-    )?;
-    let mut through_pool = TraceTimes::default();
-    replay(
-        c,
-        trace,
-        &mut out,
-        &mut pool,
-        &mut handles,
-        &mut through_pool,
-    )?;
+    let mut nothing = Nothing;
+    let mut alone = Replay::new(&mut nothing, n);
+    let mut through_pool = Replay::new(&mut pool, n);
+    let mut through_copy = Replay::new(&mut log, n);
+    interleave(c, trace, &mut alone, &mut through_pool, &mut through_copy)?;
+    let (lz4_ns, store_after_ns) =
+        lz4_alone_and_added(&alone.times.lz4, &through_pool.times.lz4, clock);
+    let (_, copy_after_ns) = lz4_alone_and_added(&alone.times.lz4, &through_copy.times.lz4, clock);
+    let copy_ns = through_copy.times.store.mean(clock);
+    let Replay {
+        handles,
+        times: pool_times,
+        ..
+    } = through_pool;
+
     let pre = density(&pool.stats());
     let t = Instant::now();
     while !pool.compact(1024).done {}
@@ -614,43 +682,21 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
         }
     }
     let compressed: u64 = live.iter().map(|&i| c.objects[i].len() as u64).sum();
-    for h in handles.iter_mut().filter_map(Option::take) {
+    for h in handles.into_iter().flatten() {
         pool.free(h);
     }
     drop(pool);
     if src.live_pages() != 0 {
         return Err("pool leaked pages".into());
     }
-    // Reference: the same objects copied end to end into a log of never-reused memory, the
-    // least any store must do.
-    let total: usize = trace
-        .iter()
-        .map(|op| match *op {
-            Op::Store(o) => c.objects[o].len(),
-            Op::Free(_) => 0,
-        })
-        .sum();
-    let mut log_region = HugeRegion::new(total)?;
-    let mut log = Log {
-        buf: log_region.as_mut_slice(),
-        at: 0,
-    };
-    log.buf.fill(1);
-    let mut through_copy = TraceTimes::default();
-    replay(c, trace, &mut out, &mut log, &mut units, &mut through_copy)?;
-    let mut lz4_after = TraceTimes::default();
-    replay(c, trace, &mut out, &mut Nothing, &mut units, &mut lz4_after)?;
-    let alone = [lz4_before.lz4.as_slice(), lz4_after.lz4.as_slice()];
-    let (lz4_ns, store_after_ns) = lz4_alone_and_added(alone, &through_pool.lz4, clock);
-    let (_, copy_after_ns) = lz4_alone_and_added(alone, &through_copy.lz4, clock);
     Ok(PoolRun {
-        store_ns: through_pool.store.mean(clock),
+        store_ns: pool_times.store.mean(clock),
         store_after_ns,
-        free_ns: through_pool.free_ns as f64 / through_pool.frees.max(1) as f64,
+        free_ns: pool_times.free_ns as f64 / pool_times.frees.max(1) as f64,
         read_ns,
         compact_ms,
         lz4_ns,
-        copy_ns: through_copy.store.mean(clock),
+        copy_ns,
         copy_after_ns,
         pre,
         steady: steady_stats,

@@ -108,3 +108,21 @@ impl PageSource for DirectMapPages {
         self.free.push(page);
     }
 }
+
+/// Evicts `bytes` from every level of the processor's caches, as memory that has not been
+/// used for a while would be. A no-op on architectures other than x86-64.
+pub fn evict(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_clflush, _mm_mfence};
+        for line in bytes.chunks(64) {
+            // SAFETY: `line` is readable memory; `clflush` (SSE2, which every x86-64 processor
+            // has) writes a cache line back if dirty and drops it, changing no data.
+            unsafe { _mm_clflush(line.as_ptr()) };
+        }
+        // SAFETY: a fence has no preconditions; it orders the flushes before what follows.
+        unsafe { _mm_mfence() };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
