@@ -275,25 +275,35 @@ struct ClassInfo {
     pages: u16,
     /// Slots per span.
     slots: u16,
-    /// `ceil(2^32 / slots)`, to divide by `slots` with a multiplication.
-    recip_slots: u32,
+    /// [`recip`] of `slots`, to divide by `slots` with a multiplication.
+    recip_slots: u64,
 }
 
-/// `ceil(2^32 / d)` for `d >= 1`.
-const fn recip(d: usize) -> u32 {
-    ((1u64 << 32).div_ceil(d as u64)) as u32
+/// Bits [`div_by`] shifts its product right by.
+const RECIP_SHIFT: u32 = 40;
+
+/// `ceil(2^40 / d)` for `d >= 1`.
+const fn recip(d: usize) -> u64 {
+    (1u64 << RECIP_SHIFT).div_ceil(d as u64)
 }
 
-/// `x / d` given `r == recip(d)`. Exact whenever `x * d < 2^32` (here `x` is a slot count
-/// times [`NR_GROUPS`] and `d` a slot count): with
-/// `r * d = 2^32 + e` and `0 <= e < d`, `x * r / 2^32 = x / d + x * e / (d * 2^32)`, and
-/// the second term is below `1 / d`, too little to carry past the next integer.
-fn div_by(x: usize, r: u32) -> usize {
-    ((x as u64 * r as u64) >> 32) as usize
+/// `x / d` given `r == recip(d)`: a multiplication and a shift, where the compiler's
+/// division by a constant, exact for every 32-bit `x`, takes up to seven instructions.
+/// Exact whenever `x < DIV_LIMIT` and `d < 2^16`: then `x * d < 2^40`, and with
+/// `r * d = 2^40 + e` and `0 <= e < d`, `x * r / 2^40 = x / d + x * e / (d * 2^40)`, where
+/// the second term is below `1 / d`, too little to carry past the next integer; and
+/// `x * r <= x * 2^40 < 2^64`.
+fn div_by(x: usize, r: u64) -> usize {
+    ((x as u64).wrapping_mul(r) >> RECIP_SHIFT) as usize
 }
 
-// `div_by` divides fullness eighths by slot counts.
-const _: () = assert!(MAX_SPAN_SLOTS * NR_GROUPS * MAX_SPAN_SLOTS < 1 << 32);
+/// Bound on the dividends of [`div_by`].
+const DIV_LIMIT: usize = 1 << 24;
+
+// `div_by` divides fullness eighths by slot counts, and table indices by entries per page.
+const _: () = assert!(MAX_SPAN_SLOTS * NR_GROUPS < DIV_LIMIT && MAX_SPAN_SLOTS < 1 << 16);
+const _: () = assert!(HANDLES_PER_PAGE < 1 << 16 && DESCS_PER_PAGE < 1 << 16);
+const _: () = assert!(MAX_OBJECTS < DIV_LIMIT && MAX_SPANS < DIV_LIMIT);
 
 /// Class shapes, and the class of each slot size.
 const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
@@ -919,6 +929,13 @@ struct Table {
     last_leaf: Option<(usize, NonNull<u8>)>,
 }
 
+/// Leaf page number and position in that page of entry `idx` (below [`DIV_LIMIT`]) of a
+/// table with `per_leaf` entries to a leaf page.
+fn locate(idx: usize, per_leaf: usize) -> (usize, usize) {
+    let leaf_no = div_by(idx, recip(per_leaf));
+    (leaf_no, idx - leaf_no * per_leaf)
+}
+
 impl Table {
     const fn new() -> Self {
         Self {
@@ -930,7 +947,11 @@ impl Table {
     /// Address of entry `idx` (entries of `esize` bytes, `per_leaf` to a page), or `None`
     /// if its leaf page is not populated.
     fn entry(&self, idx: usize, per_leaf: usize, esize: usize) -> Option<NonNull<u8>> {
-        let leaf_no = idx / per_leaf;
+        // Beyond the reach of every table, and of `locate`.
+        if idx >= DIV_LIMIT {
+            return None;
+        }
+        let (leaf_no, in_leaf) = locate(idx, per_leaf);
         let mid = (*self.root.get(leaf_no / PTRS_PER_PAGE)?)?;
         // SAFETY: by the type invariant `mid` is a live page of `PTRS_PER_PAGE` pointer
         // slots initialised to zero (`None`) or to a page pointer, and the index is below
@@ -941,9 +962,9 @@ impl Table {
                 .add(leaf_no % PTRS_PER_PAGE)
                 .read()
         }?;
-        // SAFETY: `(idx % per_leaf) * esize + esize <= PAGE_SIZE` for every table in this
-        // file, so the result stays inside the leaf page.
-        Some(unsafe { nonnull_add(leaf, (idx % per_leaf) * esize) })
+        // SAFETY: `in_leaf < per_leaf` and `per_leaf * esize <= PAGE_SIZE` for every table in
+        // this file, so the result stays inside the leaf page.
+        Some(unsafe { nonnull_add(leaf, in_leaf * esize) })
     }
 
     /// Takes index `*next` for a new entry of `esize` bytes at the end of the table,
@@ -961,7 +982,8 @@ impl Table {
         if idx as usize > max {
             return Err(StoreError::TooManyObjects);
         }
-        let leaf_no = idx as usize / per_leaf;
+        // `max` (`MAX_OBJECTS` or `MAX_SPANS`) is below `DIV_LIMIT`.
+        let (leaf_no, in_leaf) = locate(idx as usize, per_leaf);
         let leaf = match self.last_leaf {
             Some((n, leaf)) if n == leaf_no => leaf,
             _ => {
@@ -975,9 +997,7 @@ impl Table {
         };
         *next += 1;
         // SAFETY: as in `entry`, the entry lies inside the leaf page.
-        Ok((idx, unsafe {
-            nonnull_add(leaf, (idx as usize % per_leaf) * esize)
-        }))
+        Ok((idx, unsafe { nonnull_add(leaf, in_leaf * esize) }))
     }
 
     /// Makes sure leaf page `leaf_no` exists and returns it. Returns `None` if a page could
