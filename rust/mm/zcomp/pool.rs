@@ -305,15 +305,22 @@ const _: () = assert!(MAX_SPAN_SLOTS * NR_GROUPS < DIV_LIMIT && MAX_SPAN_SLOTS <
 const _: () = assert!(HANDLES_PER_PAGE < 1 << 16 && DESCS_PER_PAGE < 1 << 16);
 const _: () = assert!(MAX_OBJECTS < DIV_LIMIT && MAX_SPANS < DIV_LIMIT);
 
-/// Class shapes, and the class of each slot size.
-const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
+/// Entries of [`CLASS_OF_LEN`]: one per [`CLASS_SPACING`] step of slot size up to that of
+/// the largest object.
+const LEN_STEPS: usize = (PAGE_SIZE + SLOT_HEADER - 1) / CLASS_SPACING + 1;
+
+// A class fits a byte of `CLASS_OF_LEN`.
+const _: () = assert!(NR_CLASSES <= 1 << 8);
+
+/// Class shapes, and the class of each length step.
+const TABLES: ([ClassInfo; NR_CLASSES], [u8; LEN_STEPS]) = {
     let mut info = [ClassInfo {
         size: 0,
         pages: 0,
         slots: 0,
         recip_slots: 0,
     }; NR_CLASSES];
-    let mut of_size = [0u16; NR_SIZES];
+    let mut of_len = [HUGE as u8; LEN_STEPS];
     let mut class = NR_SMALL_CLASSES;
     let mut i = NR_SIZES;
     let mut prev = (0, 0);
@@ -331,7 +338,7 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
                 recip_slots: recip(s.1),
             };
         }
-        of_size[i] = class as u16;
+        of_len[i] = class as u8;
     }
     info[HUGE] = ClassInfo {
         size: PAGE_SIZE as u16,
@@ -339,19 +346,20 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u16; NR_SIZES]) = {
         slots: HUGE_SPAN_PAGES as u16,
         recip_slots: recip(HUGE_SPAN_PAGES),
     };
-    (info, of_size)
+    (info, of_len)
 };
 
 /// Shapes of all classes.
 static CLASS_INFO: [ClassInfo; NR_CLASSES] = TABLES.0;
 
-/// Class index of each slot size, indexed by `size / CLASS_SPACING - 1`.
-static CLASS_OF_SIZE: [u16; NR_SIZES] = TABLES.1;
+/// Class of an object of `len` bytes, indexed by `(len + SLOT_HEADER - 1) / CLASS_SPACING`
+/// (entry `i` is the class of slot size `(i + 1) * CLASS_SPACING`). It covers every length
+/// up to [`PAGE_SIZE`], so that a lookup of a length known to be in range needs no check.
+static CLASS_OF_LEN: [u8; LEN_STEPS] = TABLES.1;
 
 /// Returns the class for an object of `len` bytes (1 to [`PAGE_SIZE`]).
 fn class_of_len(len: usize) -> usize {
-    let idx = (len + SLOT_HEADER).div_ceil(CLASS_SPACING) - 1;
-    match CLASS_OF_SIZE.get(idx) {
+    match CLASS_OF_LEN.get((len + SLOT_HEADER - 1) / CLASS_SPACING) {
         Some(&c) => c as usize,
         None => HUGE,
     }
