@@ -349,13 +349,18 @@ const TABLES: ([ClassInfo; NR_CLASSES], [u8; LEN_STEPS]) = {
     (info, of_len)
 };
 
+// The class tables are constants rather than statics: the compiler then knows their
+// contents, and folds lookups (that a length's class is the huge one becomes a comparison of
+// the length), and it addresses them directly rather than through the global offset table of
+// a position-independent build.
+
 /// Shapes of all classes.
-static CLASS_INFO: [ClassInfo; NR_CLASSES] = TABLES.0;
+const CLASS_INFO: [ClassInfo; NR_CLASSES] = TABLES.0;
 
 /// Class of an object of `len` bytes, indexed by `(len + SLOT_HEADER - 1) / CLASS_SPACING`
 /// (entry `i` is the class of slot size `(i + 1) * CLASS_SPACING`). It covers every length
 /// up to [`PAGE_SIZE`], so that a lookup of a length known to be in range needs no check.
-static CLASS_OF_LEN: [u8; LEN_STEPS] = TABLES.1;
+const CLASS_OF_LEN: [u8; LEN_STEPS] = TABLES.1;
 
 /// Returns the class for an object of `len` bytes (1 to [`PAGE_SIZE`]).
 fn class_of_len(len: usize) -> usize {
