@@ -628,6 +628,22 @@ impl SpanDesc {
         }
     }
 
+    /// Marks live slot `slot` of small class shape `ci` free, uncounting it on its pages.
+    /// Returns the pages no live slot overlaps any more, a bit each.
+    fn vacate(&mut self, ci: &ClassInfo, slot: usize) -> u32 {
+        self.clear(slot);
+        let mut emptied = 0;
+        for p in pages_of_slot(ci, slot) {
+            if let Some(n) = self.live.get_mut(p) {
+                *n -= 1;
+                if *n == 0 {
+                    emptied |= 1 << p;
+                }
+            }
+        }
+        emptied
+    }
+
     fn huge_handle(&self, i: usize) -> u32 {
         match self.bits.get(i / 2) {
             Some(w) => (w >> ((i % 2) * 32)) as u32,
@@ -640,6 +656,13 @@ impl SpanDesc {
             let shift = (i % 2) * 32;
             *w = (*w & !(0xffff_ffffu64 << shift)) | ((h as u64) << shift);
         }
+    }
+
+    /// Unlinks page `p`, if present, and returns it.
+    fn take_page(&mut self, p: usize) -> Option<NonNull<u8>> {
+        let page = self.pages.get_mut(p)?.take()?;
+        self.nr_pages -= 1;
+        Some(page)
     }
 
     fn page(&self, p: usize) -> Option<NonNull<u8>> {
@@ -881,18 +904,28 @@ struct Loc {
     len: usize,
 }
 
-fn hs_decode(v: u64) -> Option<Loc> {
-    let span = (v & ((1 << SPAN_BITS) - 1)) as u32;
-    if hs_is_free(v) || span == 0 {
-        return None;
+/// The span a handle slot holding `v` names, 0 (no span) for a free slot.
+fn hs_span(v: u64) -> u32 {
+    if hs_is_free(v) {
+        0
+    } else {
+        (v & ((1 << SPAN_BITS) - 1)) as u32
     }
+}
+
+fn hs_decode(v: u64) -> Option<Loc> {
+    (hs_span(v) != 0).then(|| hs_loc(v))
+}
+
+/// [`hs_decode`] of a value [`hs_span`] found live.
+fn hs_loc(v: u64) -> Loc {
     let len = ((v >> 19) & 0xfff) as usize + 1;
-    Some(Loc {
+    Loc {
         class: class_of_len(len),
-        span,
+        span: (v & ((1 << SPAN_BITS) - 1)) as u32,
         slot: ((v >> 31) & 0x1ff) as usize,
         len,
-    })
+    }
 }
 
 /// A handle-table slot.
@@ -1503,14 +1536,18 @@ impl<S: PageSource> Pool<S> {
 
     /// Returns page `p` of span `id` to the source.
     fn release_page(&mut self, id: u32, p: usize) {
-        let d = self.dm(id);
-        if let Some(page) = d.pages.get_mut(p).and_then(Option::take) {
-            d.nr_pages -= 1;
-            // SAFETY: the page came from `src`; it was just unlinked from the span, and no
-            // live slot overlaps it, so nothing refers to it.
-            unsafe { self.src.free_page(page) };
-            self.stats.data_pages -= 1;
+        if let Some(page) = self.dm(id).take_page(p) {
+            self.free_data_page(page);
         }
+    }
+
+    /// Returns data page `page`, which [`SpanDesc::take_page`] just unlinked from its span, to
+    /// the source.
+    fn free_data_page(&mut self, page: NonNull<u8>) {
+        // SAFETY: the page came from `src`; its span no longer links it, and no live slot
+        // overlaps it (which is when a span lets a page go), so nothing refers to it.
+        unsafe { self.src.free_page(page) };
+        self.stats.data_pages -= 1;
     }
 
     /// Address of byte `off` of span `id` and how many bytes follow it in its page.
@@ -1903,89 +1940,113 @@ impl<S: PageSource> Pool<S> {
     /// lets the misses of different frees overlap instead of queueing one behind the other.
     fn apply_frees(&mut self) {
         let n = core::mem::take(&mut self.npending) as usize;
-        let batch = self.pending;
-        let batch = batch.get(..n).unwrap_or(&[]);
-        let mut slots = [None; FREE_BATCH];
-        let mut spans = [0u32; FREE_BATCH];
-        for ((hp, span), &h) in slots.iter_mut().zip(spans.iter_mut()).zip(batch) {
-            *hp = self.hptr(h as usize);
-            *span = hp.and_then(|p| hs_decode(p.get())).map_or(0, |l| l.span);
+        let pending = self.pending;
+        let batch = pending.get(..n).unwrap_or(&[]);
+        // The slot of each handle and the value it held (0, no span, if there is no slot).
+        let mut read = [(None, 0); FREE_BATCH];
+        for (r, &h) in read.iter_mut().zip(batch) {
+            if let Some(hp) = self.hptr(h as usize) {
+                *r = (Some(hp), hp.get());
+            }
         }
+        let read = read.get(..n).unwrap_or(&[]);
         let mut descs = [None; FREE_BATCH];
-        for (dp, &id) in descs.iter_mut().zip(&spans) {
+        for (dp, &(_, v)) in descs.iter_mut().zip(read) {
             // SAFETY: descriptors live in populated, zero-initialised pool pages, and `&self`
             // keeps them alive and free of writers for the read.
             *dp = self
-                .desc_ptr(id)
+                .desc_ptr(hs_span(v))
                 .filter(|p| unsafe { p.as_ref() }.in_use != 0);
         }
-        for (((&h, &hp), &id), &dp) in batch.iter().zip(&slots).zip(&spans).zip(&descs) {
-            match (Handle::from_raw(h), hp, dp) {
-                (Some(h), Some(hp), Some(dp)) => self.free_now(h, hp, id, dp),
+        for ((&h, &(hp, v)), &dp) in batch.iter().zip(read).zip(&descs) {
+            match (hp, dp) {
+                (Some(hp), Some(dp)) => self.free_now(h, hp, v, dp),
                 _ => debug_assert!(false, "bad handle {h}"),
             }
         }
     }
 
-    /// Frees the object of handle `h`, whose slot is `hp` and whose span was `id`, with
-    /// descriptor `dp`, when the batch was read.
-    fn free_now(&mut self, h: Handle, hp: HSlot, id: u32, dp: NonNull<SpanDesc>) {
-        // Read again: an earlier free of the batch may have freed the same handle.
-        let Some(Loc {
+    /// Frees the object of handle `h`, whose slot `hp` held `v` when the batch was read,
+    /// a live slot naming a span that was in use then, with descriptor `dp`.
+    fn free_now(&mut self, h: u32, hp: HSlot, v: u64, dp: NonNull<SpanDesc>) {
+        // Read again: an earlier free of the batch may have freed the same handle (a free
+        // writes no other handle's slot).
+        if hp.get() != v {
+            debug_assert!(false, "handle {h} freed twice");
+            return;
+        }
+        let Loc {
             class,
-            span,
+            span: id,
             slot,
             len,
-        }) = hs_decode(hp.get())
-        else {
-            debug_assert!(false, "handle {} freed twice", h.to_raw());
-            return;
-        };
+        } = hs_loc(v);
         // SAFETY: `dp` is the descriptor of span `id` in a populated, zero-initialised pool
         // page, and `&self` keeps it alive and free of writers for the check.
         let d = unsafe { dp.as_ref() };
-        let live = span == id
-            && d.in_use != 0
-            && d.class as usize == class
+        // A span that an earlier free of the batch emptied and retired has no live slot.
+        let live = d.class as usize == class
             && if class == HUGE {
                 d.page(slot).is_some()
             } else {
                 d.test(slot)
             };
         if !live {
-            debug_assert!(false, "handle {} refers to a free slot", h.to_raw());
+            debug_assert!(false, "handle {h} refers to a free slot");
             return;
         }
         // Reading the header costs a cache miss; check it in debug builds only.
-        debug_assert_eq!(
-            self.slot_handle(id, slot),
-            h.to_raw(),
-            "slot header mismatch"
-        );
-        let freed = if class == HUGE {
-            self.free_slot(id, slot)
-        } else {
-            self.free_small(dp, id, class, slot)
-        };
-        self.stats.pages_freed_on_free += freed as u64;
+        debug_assert_eq!(self.slot_handle(id, slot), h, "slot header mismatch");
+        // The handle and the counters first, the span last, so that little is left to keep
+        // across the calls its rarer updates make.
         hp.set(HS_FREE | self.free_handle as u64);
-        self.free_handle = h.to_raw();
+        self.free_handle = h;
         self.stats.objects -= 1;
         self.stats.bytes_stored -= len as u64;
         if class == HUGE {
             self.stats.huge_objects -= 1;
+            let freed = self.free_slot(id, slot);
+            self.stats.pages_freed_on_free += freed as u64;
+        } else {
+            self.free_small(dp, id, class, slot);
         }
     }
 
     /// [`Pool::free_slot`] for live slot `slot` of small span `id` of class `class`, whose
     /// descriptor is `dp`.
-    fn free_small(&mut self, dp: NonNull<SpanDesc>, id: u32, class: usize, slot: usize) -> u32 {
+    fn free_small(&mut self, dp: NonNull<SpanDesc>, id: u32, class: usize, slot: usize) {
         let ci = info(class);
-        let freed = self.clear_slot(dp, &ci, slot);
         // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
         // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
+        let emptied = d.vacate(&ci, slot);
         d.inuse -= 1;
+        // Most frees leave their span where it is: not emptied, in the same group (a fill
+        // span's `GROUP_FILL` is no group a count maps to), and with all its pages.
+        if emptied != 0 || d.inuse == 0 || group_of_class(d.inuse as usize, &ci) != d.group {
+            self.span_shrunk(dp, id, class, slot, emptied);
+        }
+    }
+
+    /// Does what [`Pool::free_small`] leaves to be done after freeing slot `slot` of span
+    /// `id` of small class `class`, with descriptor `dp`, which left pages `emptied` (a bit
+    /// each) without live slots: returns those pages to the source, and moves the span to
+    /// the list of its new fullness, retires it if it is empty, or updates the class's
+    /// cursor if it is the fill span.
+    #[inline(never)]
+    fn span_shrunk(
+        &mut self,
+        dp: NonNull<SpanDesc>,
+        id: u32,
+        class: usize,
+        slot: usize,
+        emptied: u32,
+    ) {
+        let freed = self.release_pages(dp, emptied);
+        self.stats.pages_freed_on_free += freed as u64;
+        let ci = info(class);
+        // SAFETY: as in `free_small`.
+        let d = unsafe { &mut *dp.as_ptr() };
         let group = group_of_class(d.inuse as usize, &ci);
         if d.group == GROUP_FILL {
             if d.inuse == 0 {
@@ -2015,7 +2076,6 @@ impl<S: PageSource> Pool<S> {
                 self.yield_fill(class);
             }
         }
-        freed
     }
 
     /// Retires the fill span of small class `class` if a listed span is in a fuller group.
@@ -2038,31 +2098,19 @@ impl<S: PageSource> Pool<S> {
         }
     }
 
-    /// Marks live slot `slot` of the small span described by `dp` (of class shape `ci`) free,
-    /// and returns to the source the pages under it that no live slot overlaps any more.
-    /// Returns how many.
-    fn clear_slot(&mut self, dp: NonNull<SpanDesc>, ci: &ClassInfo, slot: usize) -> u32 {
+    /// Returns to the source the pages of the span described by `dp` whose bits are set in
+    /// `pages`, which no live slot overlaps. Returns how many there were.
+    fn release_pages(&mut self, dp: NonNull<SpanDesc>, mut pages: u32) -> u32 {
         // SAFETY: as in `store_small`: `dp` is a live descriptor in a pool-owned page, and
         // nothing else refers to it until the last use of `d`.
         let d = unsafe { &mut *dp.as_ptr() };
-        d.clear(slot);
         let mut freed = 0;
-        for p in pages_of_slot(ci, slot) {
-            let Some(n) = d.live.get_mut(p) else {
-                continue;
-            };
-            *n -= 1;
-            if *n != 0 {
-                continue;
-            }
-            if let Some(page) = d.pages.get_mut(p).and_then(Option::take) {
-                d.nr_pages -= 1;
-                // SAFETY: the page came from `src`; it was just unlinked from the span and
-                // no live slot overlaps it, so nothing refers to it.
-                unsafe { self.src.free_page(page) };
-                self.stats.data_pages -= 1;
+        while pages != 0 {
+            if let Some(page) = d.take_page(pages.trailing_zeros() as usize) {
+                self.free_data_page(page);
                 freed += 1;
             }
+            pages &= pages - 1;
         }
         freed
     }
@@ -2077,7 +2125,11 @@ impl<S: PageSource> Pool<S> {
             1
         } else {
             match self.desc_ptr(id) {
-                Some(dp) => self.clear_slot(dp, &info(class), slot),
+                Some(dp) => {
+                    // SAFETY: as in `release_pages`; the reference ends before that is called.
+                    let emptied = unsafe { &mut *dp.as_ptr() }.vacate(&info(class), slot);
+                    self.release_pages(dp, emptied)
+                }
                 None => 0,
             }
         };
