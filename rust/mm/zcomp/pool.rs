@@ -560,8 +560,13 @@ fn group_of_class(inuse: usize, ci: &ClassInfo) -> u8 {
     if inuse >= ci.slots as usize {
         GROUP_FULL
     } else {
-        div_by(inuse * NR_GROUPS, ci.recip_slots) as u8
+        group_of_partial(inuse, ci)
     }
+}
+
+/// [`group_of_class`] for a span known not to be full, as one is after a free.
+fn group_of_partial(inuse: usize, ci: &ClassInfo) -> u8 {
+    div_by(inuse * NR_GROUPS, ci.recip_slots) as u8
 }
 
 /// The pages of a span that slot `slot` of a small class of shape `ci` overlaps: one, or
@@ -2023,7 +2028,7 @@ impl<S: PageSource> Pool<S> {
         d.inuse -= 1;
         // Most frees leave their span where it is: not emptied, in the same group (a fill
         // span's `GROUP_FILL` is no group a count maps to), and with all its pages.
-        if emptied != 0 || d.inuse == 0 || group_of_class(d.inuse as usize, &ci) != d.group {
+        if emptied != 0 || d.inuse == 0 || group_of_partial(d.inuse as usize, &ci) != d.group {
             self.span_shrunk(dp, id, class, slot, emptied);
         }
     }
