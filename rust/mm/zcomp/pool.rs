@@ -777,12 +777,19 @@ fn addr_after(at: SlotAddr, off: usize, next: usize, size: usize) -> Option<Slot
 /// straddles a page boundary.
 #[inline]
 unsafe fn write_slot(at: SlotAddr, room: usize, idx: u32, data: &[u8]) {
-    let hdr = slot_header(idx);
     let Some(rest) = at.rest else {
-        // SAFETY: by the caller's guarantee the slot holds the header and `data`.
-        unsafe { copy_two(at.start, &hdr, data) };
+        let dst = at.start.as_ptr();
+        // The header is stored as a value, not copied from memory as below, which would cost
+        // its bytes a trip through the stack.
+        // SAFETY: by the caller's guarantee the slot holds the header and `data`; an array of
+        // bytes needs no alignment.
+        unsafe {
+            dst.cast::<[u8; SLOT_HEADER]>().write(slot_header(idx));
+            ptr::copy_nonoverlapping(data.as_ptr(), dst.add(SLOT_HEADER), data.len());
+        }
         return;
     };
+    let hdr = slot_header(idx);
     // The part of header and data that fits before the page ends, and the rest.
     let (hdr_here, hdr_next) = hdr.split_at(room.min(SLOT_HEADER));
     let (data_here, data_next) = data.split_at((room - hdr_here.len()).min(data.len()));
