@@ -1458,9 +1458,13 @@ impl<S: PageSource> Pool<S> {
 
     /// Puts span `id`, which is on no list, at the head of list `group` of its class.
     fn list_add(&mut self, id: u32, group: u8) {
-        let Some(dp) = self.desc_ptr(id) else {
-            return;
-        };
+        if let Some(dp) = self.desc_ptr(id) {
+            self.list_add_at(id, dp, group);
+        }
+    }
+
+    /// [`Pool::list_add`] for span `id` with descriptor `dp`.
+    fn list_add_at(&mut self, id: u32, dp: NonNull<SpanDesc>, group: u8) {
         // SAFETY: `dp` is a descriptor in a pool-owned page and `&mut self` excludes other
         // users; the only other descriptor reached meanwhile, the list head, is not `id`,
         // which is on no list.
@@ -1483,9 +1487,13 @@ impl<S: PageSource> Pool<S> {
 
     /// Takes span `id` off its list, if it is on one.
     fn list_del(&mut self, id: u32) {
-        let Some(dp) = self.desc_ptr(id) else {
-            return;
-        };
+        if let Some(dp) = self.desc_ptr(id) {
+            self.list_del_at(dp);
+        }
+    }
+
+    /// [`Pool::list_del`] for the span with descriptor `dp`.
+    fn list_del_at(&mut self, dp: NonNull<SpanDesc>) {
         // SAFETY: as in `list_add`: the neighbours reached meanwhile are other descriptors.
         let d = unsafe { &mut *dp.as_ptr() };
         if d.group as usize >= NR_GROUPS {
@@ -2120,11 +2128,13 @@ impl<S: PageSource> Pool<S> {
                 }
             }
         } else if d.inuse == 0 {
-            self.list_del(id);
+            self.list_del_at(dp);
             self.free_desc(id);
         } else if group != d.group {
             let was_full = d.group == GROUP_FULL;
-            self.regroup(id);
+            // A span a free left is not full, so it goes on a list.
+            self.list_del_at(dp);
+            self.list_add_at(id, dp, group);
             if was_full {
                 // Listed again, it may be fuller than the fill span.
                 self.yield_fill(class);
