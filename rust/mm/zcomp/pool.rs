@@ -84,17 +84,18 @@
 //! and the handle's slot, and prefetches the class's next free slot. A slot's lines are
 //! written without being read, so a store to lines not in the cache waits for them while
 //! its caller goes on, slowing the caller's next memory-heavy work (the next page's
-//! compression) by 50-80 ns for 0.5-2.5 KiB objects; the prefetch, a store ahead, takes
-//! most of that away. A free reads the handle's slot and then the descriptor it names,
-//! which batching overlaps across frees, and then decrements counts: no class state, no
-//! search of the bitmap. Measured by `scripts/bench-pool.sh`, with each page compressed by
-//! LZ4 and stored at once, as the kernel does, and each store charged both its own time and
-//! what it adds to the next compression, a store of a 1.5 KiB object costs about 48-50 +
-//! 3-8 ns and a free 30 ns: 2.9-3.0% of the 2.8 us LZ4 takes per page of anonymous memory,
-//! 2.7-3.7% for text and executables. Zero-heavy pages (560-byte objects, a pool that fits
-//! the cache) cost 25 + 6 + 20 ns, 5.3-5.6% of LZ4, which takes only 0.92 us on such sparse
-//! pages; there the cost is mostly instructions: about 410 per store (85 of them the copy)
-//! and 265 per free.
+//! compression) by 50-120 ns; the prefetch, a store ahead, takes most of that away. A free
+//! reads the handle's slot and then the descriptor it names, which batching overlaps across
+//! frees, and then decrements counts: no class state, no search of the bitmap. It takes
+//! about 360 instructions to store a 560-byte object (85 of them the copy) and 200 to free
+//! one. Measured by `scripts/bench-pool.sh`, with each page compressed by LZ4 and stored at
+//! once, as the kernel does, and each store charged both its own time and what it adds to
+//! the next compression, store and free come to 3.8-4.7% of LZ4's time per page for
+//! anonymous memory, text and executables, and 7.1% for zero-heavy pages (560-byte objects;
+//! LZ4 takes only 0.95 us on such sparse pages): 29 + 19 ns per store, 20 per free. Most
+//! of a store's cost is memory traffic rather than instructions, so it moves with the
+//! machine's: copying the same objects into never-reused memory cost about as much, 6 + 39
+//! ns, in the same run.
 //!
 //! # Density
 //!
