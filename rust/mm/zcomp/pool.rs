@@ -2084,18 +2084,20 @@ impl<S: PageSource> Pool<S> {
         let d = unsafe { &mut *dp.as_ptr() };
         let emptied = d.vacate(&ci, slot);
         d.inuse -= 1;
+        // A span a free left is not full.
+        let group = group_of_partial(d.inuse as usize, &ci);
         // Most frees leave their span where it is: not emptied, in the same group (a fill
         // span's `GROUP_FILL` is no group a count maps to), and with all its pages.
-        if emptied != 0 || d.inuse == 0 || group_of_partial(d.inuse as usize, &ci) != d.group {
-            self.span_shrunk(dp, id, class, slot, emptied);
+        if emptied != 0 || d.inuse == 0 || group != d.group {
+            self.span_shrunk(dp, id, class, slot, group, emptied);
         }
     }
 
     /// Does what [`Pool::free_small`] leaves to be done after freeing slot `slot` of span
-    /// `id` of small class `class`, with descriptor `dp`, which left pages `emptied` (a bit
-    /// each) without live slots: returns those pages to the source, and moves the span to
-    /// the list of its new fullness, retires it if it is empty, or updates the class's
-    /// cursor if it is the fill span.
+    /// `id` of small class `class`, with descriptor `dp`, which left the span in fullness
+    /// group `group` and pages `emptied` (a bit each) without live slots: returns those
+    /// pages to the source, and moves the span to the list of its new fullness, retires it
+    /// if it is empty, or updates the class's cursor if it is the fill span.
     #[inline(never)]
     fn span_shrunk(
         &mut self,
@@ -2103,6 +2105,7 @@ impl<S: PageSource> Pool<S> {
         id: u32,
         class: usize,
         slot: usize,
+        group: u8,
         emptied: u32,
     ) {
         let freed = self.release_pages(dp, emptied);
@@ -2110,7 +2113,6 @@ impl<S: PageSource> Pool<S> {
         let ci = info(class);
         // SAFETY: as in `free_small`.
         let d = unsafe { &mut *dp.as_ptr() };
-        let group = group_of_class(d.inuse as usize, &ci);
         if d.group == GROUP_FILL {
             if d.inuse == 0 {
                 self.retire_fill(class);
@@ -2133,7 +2135,6 @@ impl<S: PageSource> Pool<S> {
             self.free_desc(id);
         } else if group != d.group {
             let was_full = d.group == GROUP_FULL;
-            // A span a free left is not full, so it goes on a list.
             self.list_del_at(dp);
             self.list_add_at(id, dp, group);
             if was_full {
