@@ -33,21 +33,25 @@
 //! page by page, leaving out pages hit by an interrupt or a preemption in either replay (see
 //! `lz4_alone_and_added`). The cost ratio `(store + added + free) / lz4 alone` is computed
 //! per run and reported as the median and the range over the runs; timings as the median
-//! and the minimum, and the added time as the median. As a reference, the trace is also
-//! replayed copying each object end to end into never-reused memory: the least a store can
-//! cost. The pool's pages, that reference copy and the pages fed to LZ4 all lie in
-//! transparent huge pages, as the kernel reaches them through its direct map (see
-//! `pages.rs`).
+//! and the minimum, and the added time as the median. As references, the trace is also
+//! replayed copying each object into never-reused memory with no bookkeeping at all: end to
+//! end, the least a store can cost, and into a stream per size class, the least a store can
+//! cost when objects are segregated by size as in the pool (see `Placement`). The pool's
+//! pages, the reference copies and the pages fed to LZ4 all lie in transparent huge pages,
+//! as the kernel reaches them through its direct map (see `pages.rs`).
 
 mod pages;
 mod sim;
 
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use zcomp_core::page_source::PAGE_SIZE;
-use zcomp_core::pool::{metadata_milli_bytes_per_object, Pool, PoolStats};
+use zcomp_core::pool::{
+    metadata_milli_bytes_per_object, Pool, PoolStats, CLASS_SPACING, SLOT_HEADER,
+};
 
 use pages::{DirectMapPages, HugeRegion};
 use sim::{Zbud, Zsmalloc};
@@ -305,8 +309,12 @@ struct Result1 {
     lz4_ns: Spread,
     copy_ns: Spread,
     copy_after_ns: Spread,
-    /// `(store + free) / lz4` of each repetition, in percent.
+    class_copy_ns: Spread,
+    class_copy_after_ns: Spread,
+    /// `(store + added + free) / lz4` of each repetition, in percent.
     cost_pct: Spread,
+    /// `(copy by size class + added) / lz4` of each repetition, in percent.
+    class_copy_pct: Spread,
     reps: usize,
 }
 
@@ -341,7 +349,7 @@ fn waste<S: zcomp_core::page_source::PageSource>(pool: &mut Pool<S>, st: &PoolSt
         let span = cs.pages_per_span as u64 * PAGE_SIZE as u64;
         tails += cs.spans as u64 * (span - cs.slots_per_span as u64 * cs.slot_size as u64);
     }
-    let headers = (st.objects - st.huge_objects) * zcomp_core::pool::SLOT_HEADER as u64;
+    let headers = (st.objects - st.huge_objects) * SLOT_HEADER as u64;
     Waste {
         headers,
         rounding: slot_bytes.saturating_sub(st.bytes_stored + headers),
@@ -466,22 +474,99 @@ impl Target for Nothing {
     fn free(&mut self, _h: NoHandle) {}
 }
 
-/// Objects copied end to end into a log of never-reused memory: the least a store can do.
-struct Log<'a> {
-    buf: &'a mut [u8],
-    at: usize,
+/// How a reference replay places objects in never-reused memory.
+#[derive(Clone, Copy)]
+enum Placement {
+    /// End to end in one stream, a log: consecutive stores write consecutive bytes, which
+    /// the processor's prefetcher streams in ahead of the writes.
+    Log,
+    /// In a stream per size class, with a slot header and rounded up to the class size as
+    /// in the pool ([`CLASS_SPACING`] apart), the class's next slot prefetched after each
+    /// store as the pool prefetches it. Consecutive stores write to different places, as
+    /// in any allocator that segregates objects by size (the pool, zsmalloc), so nothing
+    /// streams their writes.
+    ByClass,
 }
 
-impl Target for Log<'_> {
+impl Placement {
+    /// The stream an object of `len` bytes goes to, and the bytes it takes there.
+    fn place(self, len: usize) -> (usize, usize) {
+        match self {
+            Placement::Log => (0, len),
+            Placement::ByClass => {
+                let size = (len + SLOT_HEADER).next_multiple_of(CLASS_SPACING);
+                (size / CLASS_SPACING, size)
+            }
+        }
+    }
+}
+
+/// Objects copied into never-reused memory, with none of an allocator's bookkeeping: the
+/// least a store placing objects as `placement` says can cost.
+struct Copies<'a> {
+    buf: &'a mut [u8],
+    placement: Placement,
+    /// The unused part of each stream of `buf`.
+    streams: Vec<Range<usize>>,
+}
+
+impl<'a> Copies<'a> {
+    /// The bytes of each stream for the objects `trace` stores.
+    fn stream_sizes(placement: Placement, c: &Corpus, trace: &[Op]) -> Vec<usize> {
+        let mut sizes = Vec::new();
+        for op in trace {
+            if let Op::Store(o) = *op {
+                let (stream, size) = placement.place(c.objects[o].len());
+                if sizes.len() <= stream {
+                    sizes.resize(stream + 1, 0);
+                }
+                sizes[stream] += size;
+            }
+        }
+        sizes
+    }
+
+    /// Lays streams of `sizes` bytes end to end in `buf`.
+    fn new(buf: &'a mut [u8], placement: Placement, sizes: &[usize]) -> Self {
+        let mut at = 0;
+        let streams = sizes
+            .iter()
+            .map(|&n| {
+                at += n;
+                at - n..at
+            })
+            .collect();
+        Self {
+            buf,
+            placement,
+            streams,
+        }
+    }
+}
+
+impl Target for Copies<'_> {
     type Handle = NoHandle;
 
     fn store(&mut self, data: &[u8]) -> Result<NoHandle, String> {
-        let end = self.at + data.len();
-        self.buf
-            .get_mut(self.at..end)
-            .ok_or("log too short")?
-            .copy_from_slice(data);
-        self.at = end;
+        let (stream, size) = self.placement.place(data.len());
+        let free = self
+            .streams
+            .get_mut(stream)
+            .filter(|f| f.len() >= size)
+            .ok_or("stream too short")?;
+        let at = free.start;
+        free.start += size;
+        let next = free.start..free.end.min(free.start + size);
+        let slot = &mut self.buf[at..at + size];
+        match self.placement {
+            Placement::Log => slot.copy_from_slice(data),
+            Placement::ByClass => {
+                let (header, payload) = slot.split_at_mut(SLOT_HEADER);
+                header.fill(0);
+                payload[..data.len()].copy_from_slice(data);
+                pages::prefetch(&self.buf[next]);
+            }
+        }
         Ok(NoHandle::MIN)
     }
 
@@ -564,27 +649,30 @@ impl<'a, T: Target> Replay<'a, T> {
     }
 }
 
-/// Replays the trace with no store, into the pool and into the log, a segment of each in
+/// A replay that runs a segment at a time.
+trait Segments {
+    /// Runs the next segment; returns false at the end of the trace.
+    fn segment(&mut self, c: &Corpus, trace: &[Op], out: &mut [u8]) -> Result<bool, String>;
+}
+
+impl<T: Target> Segments for Replay<'_, T> {
+    fn segment(&mut self, c: &Corpus, trace: &[Op], out: &mut [u8]) -> Result<bool, String> {
+        Replay::segment(self, c, trace, out)
+    }
+}
+
+/// Runs `replays` (no store, into the pool, and the reference copies) a segment of each in
 /// turn, so that drift in the machine's speed (tens of ns per page over the hundreds of
-/// milliseconds a whole replay takes, on a shared host) moves all three alike instead of
+/// milliseconds a whole replay takes, on a shared host) moves them all alike instead of
 /// showing up as a difference between them. The order rotates from segment to segment, so
 /// each replay follows each other one equally often.
-fn interleave<P: Target, L: Target>(
-    c: &Corpus,
-    trace: &[Op],
-    alone: &mut Replay<'_, Nothing>,
-    pool: &mut Replay<'_, P>,
-    log: &mut Replay<'_, L>,
-) -> Result<(), String> {
+fn interleave(c: &Corpus, trace: &[Op], replays: &mut [&mut dyn Segments]) -> Result<(), String> {
     let mut out = vec![0u8; lz4::block::compress_bound(PAGE_SIZE).unwrap_or(2 * PAGE_SIZE)];
+    let n = replays.len();
     for turn in 0.. {
         let mut more = false;
-        for which in 0..3 {
-            more |= match (turn + which) % 3 {
-                0 => alone.segment(c, trace, &mut out)?,
-                1 => pool.segment(c, trace, &mut out)?,
-                _ => log.segment(c, trace, &mut out)?,
-            };
+        for which in 0..n {
+            more |= replays[(turn + which) % n].segment(c, trace, &mut out)?;
         }
         if !more {
             break;
@@ -604,10 +692,12 @@ struct PoolRun {
     compact_ms: f64,
     /// LZ4 compression time per page, on its own.
     lz4_ns: f64,
-    /// Copying the same objects into a log of cold memory, per store, and what the copies
-    /// add to the next compression.
+    /// Copying the same objects into never-reused memory, per store, and what the copies
+    /// add to the next compression: end to end, and by size class (see [`Placement`]).
     copy_ns: f64,
     copy_after_ns: f64,
+    class_copy_ns: f64,
+    class_copy_after_ns: f64,
     pre: Density,
     steady: PoolStats,
     waste: Waste,
@@ -622,31 +712,41 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     // does and mapped with huge pages as the kernel's direct map is.
     let mut src = DirectMapPages::new(n + n / 4)?;
     let mut pool = Pool::new(&mut src);
-    // Reference: the same objects copied end to end into a log of never-reused memory, the
-    // least any store must do.
-    let total: usize = trace
-        .iter()
-        .map(|op| match *op {
-            Op::Store(o) => c.objects[o].len(),
-            Op::Free(_) => 0,
-        })
-        .sum();
-    let mut log_region = HugeRegion::new(total)?;
-    let mut log = Log {
-        buf: log_region.as_mut_slice(),
-        at: 0,
-    };
-    log.buf.fill(1);
+    // References: the same objects copied into never-reused memory, end to end and by size
+    // class.
+    let log_sizes = Copies::stream_sizes(Placement::Log, c, trace);
+    let class_sizes = Copies::stream_sizes(Placement::ByClass, c, trace);
+    let mut log_region = HugeRegion::new(log_sizes.iter().sum())?;
+    let mut class_region = HugeRegion::new(class_sizes.iter().sum())?;
+    let mut log = Copies::new(log_region.as_mut_slice(), Placement::Log, &log_sizes);
+    let mut by_class = Copies::new(
+        class_region.as_mut_slice(),
+        Placement::ByClass,
+        &class_sizes,
+    );
     let clock = clock_ns();
     let mut nothing = Nothing;
     let mut alone = Replay::new(&mut nothing, n);
     let mut through_pool = Replay::new(&mut pool, n);
-    let mut through_copy = Replay::new(&mut log, n);
-    interleave(c, trace, &mut alone, &mut through_pool, &mut through_copy)?;
+    let mut through_log = Replay::new(&mut log, n);
+    let mut through_classes = Replay::new(&mut by_class, n);
+    interleave(
+        c,
+        trace,
+        &mut [
+            &mut alone,
+            &mut through_pool,
+            &mut through_log,
+            &mut through_classes,
+        ],
+    )?;
     let (lz4_ns, store_after_ns) =
         lz4_alone_and_added(&alone.times.lz4, &through_pool.times.lz4, clock);
-    let (_, copy_after_ns) = lz4_alone_and_added(&alone.times.lz4, &through_copy.times.lz4, clock);
-    let copy_ns = through_copy.times.store.mean(clock);
+    let (_, copy_after_ns) = lz4_alone_and_added(&alone.times.lz4, &through_log.times.lz4, clock);
+    let (_, class_copy_after_ns) =
+        lz4_alone_and_added(&alone.times.lz4, &through_classes.times.lz4, clock);
+    let copy_ns = through_log.times.store.mean(clock);
+    let class_copy_ns = through_classes.times.store.mean(clock);
     let Replay {
         handles,
         times: pool_times,
@@ -698,6 +798,8 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
         lz4_ns,
         copy_ns,
         copy_after_ns,
+        class_copy_ns,
+        class_copy_after_ns,
         pre,
         steady: steady_stats,
         waste,
@@ -731,7 +833,10 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
     let lz4_ns = fig(|r| r.lz4_ns);
     let copy_ns = fig(|r| r.copy_ns);
     let copy_after_ns = fig(|r| r.copy_after_ns);
+    let class_copy_ns = fig(|r| r.class_copy_ns);
+    let class_copy_after_ns = fig(|r| r.class_copy_after_ns);
     let cost_pct = fig(|r| 100.0 * (r.store_ns + r.store_after_ns + r.free_ns) / r.lz4_ns);
+    let class_copy_pct = fig(|r| 100.0 * (r.class_copy_ns + r.class_copy_after_ns) / r.lz4_ns);
     let best = runs.swap_remove(0);
 
     // The same trace through the simulated allocators.
@@ -789,7 +894,10 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
         lz4_ns,
         copy_ns,
         copy_after_ns,
+        class_copy_ns,
+        class_copy_after_ns,
         cost_pct,
+        class_copy_pct,
         reps,
     })
 }
@@ -886,13 +994,19 @@ fn report(r: &Result1) -> String {
     );
     let _ = writeln!(
         s,
-        "   (store+added+free)/lz4 per run: median {:.2}%, from {:.2}% to {:.2}%; a bare copy of each object to cold memory: {:.1} / {:.1} ns, then {:.1} (median)",
-        r.cost_pct.median,
-        r.cost_pct.min,
-        r.cost_pct.max,
+        "   (store+added+free)/lz4 per run: median {:.2}%, from {:.2}% to {:.2}%",
+        r.cost_pct.median, r.cost_pct.min, r.cost_pct.max,
+    );
+    let _ = writeln!(
+        s,
+        "   a bare copy of each object to never-reused memory: end to end {:.1} / {:.1} ns, then {:.1} added; by size class {:.1} / {:.1} ns, then {:.1} added, {:.2}% of lz4 (median)",
         r.copy_ns.median,
         r.copy_ns.min,
         r.copy_after_ns.median,
+        r.class_copy_ns.median,
+        r.class_copy_ns.min,
+        r.class_copy_after_ns.median,
+        r.class_copy_pct.median,
     );
     s
 }
@@ -1041,7 +1155,7 @@ fn main() {
         worst_cost = worst_cost.max(cost);
         let _ = write!(
             line,
-            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_pre_compact_over_cmp={:.4} {n}_zs4_pre_compact_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_store_after_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_max={:.2}",
+            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_pre_compact_over_cmp={:.4} {n}_zs4_pre_compact_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_store_after_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_max={:.2} {n}_class_copy_pct={:.2}",
             ovh,
             ratio_total(&r.steady, c),
             ratio(&r.zs4, c),
@@ -1057,6 +1171,7 @@ fn main() {
             r.lz4_ns.median,
             cost,
             r.cost_pct.max,
+            r.class_copy_pct.median,
             n = r.name
         );
     }

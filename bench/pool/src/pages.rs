@@ -126,3 +126,23 @@ pub fn evict(bytes: &[u8]) {
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;
 }
+
+/// Starts fetching the cache lines under `bytes` for writing, as the pool does for the slot
+/// its next store of a class goes to. A no-op on architectures other than x86-64.
+pub fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let start = bytes.as_ptr() as usize;
+        let end = start + bytes.len();
+        let mut line = start & !63;
+        while line < end {
+            // SAFETY: a prefetch (SSE, which every x86-64 processor has) is a hint: it does not
+            // fault whatever the address and changes no data.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) };
+            line += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
