@@ -84,18 +84,20 @@
 //! and the handle's slot, and prefetches the class's next free slot. A slot's lines are
 //! written without being read, so a store to lines not in the cache waits for them while
 //! its caller goes on, slowing the caller's next memory-heavy work (the next page's
-//! compression) by 50-120 ns; the prefetch, a store ahead, takes most of that away. A free
-//! reads the handle's slot and then the descriptor it names, which batching overlaps across
-//! frees, and then decrements counts: no class state, no search of the bitmap. It takes
-//! about 360 instructions to store a 560-byte object (85 of them the copy) and 200 to free
-//! one. Measured by `scripts/bench-pool.sh`, with each page compressed by LZ4 and stored at
-//! once, as the kernel does, and each store charged both its own time and what it adds to
-//! the next compression, store and free come to 3.8-4.7% of LZ4's time per page for
-//! anonymous memory, text and executables, and 7.1% for zero-heavy pages (560-byte objects;
-//! LZ4 takes only 0.95 us on such sparse pages): 29 + 19 ns per store, 20 per free. Most
-//! of a store's cost is memory traffic rather than instructions, so it moves with the
-//! machine's: copying the same objects into never-reused memory cost about as much, 6 + 39
-//! ns, in the same run.
+//! compression) by 50-120 ns; the prefetch, a store ahead, takes most of that away. A slot
+//! on a page the span does not have yet cannot be prefetched that way, so the pool takes
+//! its next data page from the source a few stores early and prefetches its start
+//! ([`SPARE_PREFETCH`]). A free reads the handle's slot and then the descriptor it names,
+//! which batching overlaps across frees, and then decrements counts: no class state, no
+//! search of the bitmap. It takes about 360 instructions to store a 560-byte object (85 of
+//! them the copy) and 200 to free one. Measured by `scripts/bench-pool.sh`, with each page
+//! compressed by LZ4 and stored at once, as the kernel does, and each store charged both
+//! its own time and what it adds to the next compression, store and free come to 3.3-4.3%
+//! of LZ4's time per page for anonymous memory, text and executables, and 6.0-7.1% for
+//! zero-heavy pages (560-byte objects; LZ4 takes only 0.87 us on such sparse pages): 25 +
+//! 9-17 ns per store, 18 per free. Copying the same objects into a stream per size class,
+//! with the same prefetch and none of the pool's bookkeeping, cost 12 + 7-13 ns in the
+//! same runs (2.3-2.9% of LZ4): the rest is the pool's own work.
 //!
 //! # Density
 //!
