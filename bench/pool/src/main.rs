@@ -21,24 +21,25 @@
 //!
 //! Speed: the trace runs `REPS` times (7; the `REPS` environment variable overrides it).
 //! Each store compresses its page with LZ4 and stores the result at once, as the kernel
-//! does; LZ4 and the store are each timed on their own (less the cost of reading the clock),
-//! and frees in batches of 32 made back to back. The clock read waits for the store's loads
-//! but not for its writes, which drain while the next page is compressed, as in the kernel;
-//! what that costs shows up as LZ4 running slower after a store. So the trace is also
-//! replayed with no store at all, and the store is charged its own time plus the difference
-//! in LZ4 time ("added to the next compression"). The replays run interleaved, a segment of
-//! 32 stores of each in turn, so that the machine's drift in speed moves them alike, and
-//! each segment starts with the pages it compresses evicted from the caches, as a page being
-//! reclaimed has not been used for a while (see `interleave`). LZ4's times are compared
-//! page by page, leaving out pages hit by an interrupt or a preemption in either replay (see
-//! `lz4_alone_and_added`). The cost ratio `(store + added + free) / lz4 alone` is computed
-//! per run and reported as the median and the range over the runs; timings as the median
-//! and the minimum, and the added time as the median. As references, the trace is also
-//! replayed copying each object into never-reused memory with no bookkeeping at all: end to
-//! end, the least a store can cost, and into a stream per size class, the least a store can
-//! cost when objects are segregated by size as in the pool (see `Placement`). The pool's
-//! pages, the reference copies and the pages fed to LZ4 all lie in transparent huge pages,
-//! as the kernel reaches them through its direct map (see `pages.rs`).
+//! does; LZ4 and the store are each timed on their own, and frees in batches of 32 made
+//! back to back, each timing less the cost of reading the clock. The clock read waits for
+//! the store's loads but not for its writes, which drain while the next page is compressed,
+//! as in the kernel; what that costs shows up as LZ4 running slower after a store. So the
+//! trace is also replayed with no store at all, and the store is charged its own time plus
+//! the difference in LZ4 time ("added to the next compression"). The replays run
+//! interleaved, a segment of 32 stores of each in turn, so that the machine's drift in
+//! speed moves them alike, and each segment starts with the pages it compresses evicted
+//! from the caches, as a page being reclaimed has not been used for a while (see
+//! `interleave`). LZ4's times are compared page by page, leaving out pages hit by an
+//! interrupt or a preemption in either replay (see `lz4_alone_and_added`). The cost ratio
+//! `(store + added + free) / lz4 alone` is computed per run and reported as the median and
+//! the range over the runs; timings as the median and the minimum, and the added time as
+//! the median. As references, the trace is also replayed copying each object into
+//! never-reused memory with no bookkeeping at all: end to end, the least a store can cost,
+//! and into a stream per size class, the least a store can cost when objects are segregated
+//! by size as in the pool (see `Placement`). The pool's pages, the reference copies and the
+//! pages fed to LZ4 all lie in transparent huge pages, as the kernel reaches them through
+//! its direct map (see `pages.rs`).
 
 mod pages;
 mod sim;
@@ -401,25 +402,29 @@ fn lz4_alone_and_added(alone: &[u32], with: &[u32], clock: f64) -> (f64, f64) {
     (sum_alone / n - clock, (sum_with - sum_alone) / n)
 }
 
-/// Single operations timed one by one.
+/// Operations timed one by one or a batch at a time.
 #[derive(Default)]
 struct OpTimes {
     ns: u128,
+    /// Clock readings taken, one per call of [`OpTimes::time`].
+    timings: u64,
     ops: u64,
 }
 
 impl OpTimes {
-    fn time<T>(&mut self, f: impl FnOnce() -> T) -> T {
+    /// Runs `f`, which makes `ops` operations, and times it.
+    fn time<T>(&mut self, ops: u64, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();
         let r = f();
         self.ns += t.elapsed().as_nanos();
-        self.ops += 1;
+        self.timings += 1;
+        self.ops += ops;
         r
     }
 
-    /// Mean time per operation, less the cost of reading the clock, `clock` ns.
+    /// Mean time per operation, less the cost of reading the clock, `clock` ns per timing.
     fn mean(&self, clock: f64) -> f64 {
-        self.ns as f64 / self.ops.max(1) as f64 - clock
+        (self.ns as f64 - clock * self.timings as f64) / self.ops.max(1) as f64
     }
 }
 
@@ -431,8 +436,7 @@ struct TraceTimes {
     /// Stores, one by one.
     store: OpTimes,
     /// Frees, in batches of up to 32 made back to back.
-    free_ns: u128,
-    frees: u64,
+    free: OpTimes,
 }
 
 /// Where a replay keeps what its stores returned, by object.
@@ -627,7 +631,7 @@ impl<'a, T: Target> Replay<'a, T> {
                     .push(t.elapsed().as_nanos().try_into().unwrap_or(u32::MAX));
                 let len = stored_form(page, out, n)?;
                 let target = &mut *self.target;
-                let h = self.times.store.time(|| target.store(&out[..len]))?;
+                let h = self.times.store.time(1, || target.store(&out[..len]))?;
                 self.handles[o] = Some(h);
                 (self.next, stores) = (self.next + 1, stores + 1);
                 continue;
@@ -638,12 +642,12 @@ impl<'a, T: Target> Replay<'a, T> {
                 *slot = self.handles[*o].take();
                 (self.next, k) = (self.next + 1, k + 1);
             }
-            let t = Instant::now();
-            for h in batch.into_iter().flatten() {
-                self.target.free(h);
-            }
-            self.times.free_ns += t.elapsed().as_nanos();
-            self.times.frees += k as u64;
+            let target = &mut *self.target;
+            self.times.free.time(k as u64, || {
+                for h in batch.into_iter().flatten() {
+                    target.free(h);
+                }
+            });
         }
         Ok(self.next < trace.len())
     }
@@ -792,7 +796,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     Ok(PoolRun {
         store_ns: pool_times.store.mean(clock),
         store_after_ns,
-        free_ns: pool_times.free_ns as f64 / pool_times.frees.max(1) as f64,
+        free_ns: pool_times.free.mean(clock),
         read_ns,
         compact_ms,
         lz4_ns,
