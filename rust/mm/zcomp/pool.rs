@@ -92,12 +92,13 @@
 //! search of the bitmap. It takes about 360 instructions to store a 560-byte object (85 of
 //! them the copy) and 200 to free one. Measured by `scripts/bench-pool.sh`, with each page
 //! compressed by LZ4 and stored at once, as the kernel does, and each store charged both
-//! its own time and what it adds to the next compression, store and free come to 3.3-4.3%
+//! its own time and what it adds to the next compression, store and free come to 3.2-4.8%
 //! of LZ4's time per page for anonymous memory, text and executables, and 6.0-7.1% for
-//! zero-heavy pages (560-byte objects; LZ4 takes only 0.87 us on such sparse pages): 25 +
-//! 9-17 ns per store, 18 per free. Copying the same objects into a stream per size class,
-//! with the same prefetch and none of the pool's bookkeeping, cost 12 + 7-13 ns in the
-//! same runs (2.3-2.9% of LZ4): the rest is the pool's own work.
+//! zero-heavy pages (560-byte objects; LZ4 takes only 0.85 us on such sparse pages): a
+//! store takes 25-27 ns and adds 9-17, a free takes 17-18. Copying the same objects into a
+//! stream per size class, with the same prefetch and none of the pool's bookkeeping, took
+//! 11-13 ns and added 5-13 in the same runs (2.0-2.9% of LZ4): the rest is the pool's own
+//! work.
 //!
 //! # Density
 //!
@@ -831,13 +832,14 @@ const CACHE_LINE: usize = 64;
 /// Bytes fetched ahead at the start of the spare data page.
 ///
 /// A page new to the pool may come from memory unused for a while, whose lines a store's
-/// writes would wait for without a prefetch: as a class fills a new span, about one store
-/// in nine would, each delaying the caller by about as much as a whole store costs. So the
-/// pool takes its next data page from the source before a store needs it, and starts
-/// fetching its first lines then, several stores ahead. The first store into a fresh page
-/// writes from its start (a whole slot, or the tail of one that straddles the boundary);
-/// 1 KiB covers that for the classes of the best-compressed pages, against whose shorter
-/// compression time a miss weighs most.
+/// writes would wait for without a prefetch: as a class fills a new span, each store that
+/// first reaches a page would, delaying the caller by about as much as a whole store costs
+/// (one store in nine, for the 560-byte objects of zero-heavy pages). So the pool takes its
+/// next data page from the source before a store needs it, and starts fetching its first
+/// lines then, several stores ahead. The first store into a fresh page writes from its
+/// start (a whole slot, or the tail of one that straddles the boundary); 1 KiB covers that
+/// for the classes of the best-compressed pages, against whose shorter compression time a
+/// miss weighs most.
 pub const SPARE_PREFETCH: usize = 1024;
 
 /// Starts fetching, for writing, the cache lines of the slot at `at`, `size` bytes of which
