@@ -603,7 +603,15 @@ impl<'a, T: Target> Replay<'a, T> {
             times: TraceTimes::default(),
         }
     }
+}
 
+/// A replay that runs a segment at a time, whatever it stores into.
+trait Segments {
+    /// Runs the next segment; returns false at the end of the trace.
+    fn segment(&mut self, c: &Corpus, trace: &[Op], out: &mut [u8]) -> Result<bool, String>;
+}
+
+impl<T: Target> Segments for Replay<'_, T> {
     /// Replays the trace's next [`SEGMENT_STORES`] stores and the frees among and after
     /// them, the pages to compress first evicted from the caches, as a page being reclaimed
     /// has not been used for a while. Returns false at the end of the trace.
@@ -650,18 +658,6 @@ impl<'a, T: Target> Replay<'a, T> {
             });
         }
         Ok(self.next < trace.len())
-    }
-}
-
-/// A replay that runs a segment at a time.
-trait Segments {
-    /// Runs the next segment; returns false at the end of the trace.
-    fn segment(&mut self, c: &Corpus, trace: &[Op], out: &mut [u8]) -> Result<bool, String>;
-}
-
-impl<T: Target> Segments for Replay<'_, T> {
-    fn segment(&mut self, c: &Corpus, trace: &[Op], out: &mut [u8]) -> Result<bool, String> {
-        Replay::segment(self, c, trace, out)
     }
 }
 
