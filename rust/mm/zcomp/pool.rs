@@ -59,6 +59,11 @@
 //! The class state caches the fill span's descriptor, lowest free slot and where that slot
 //! lies (its start, and the next page if it straddles a page boundary), so a store can
 //! start copying as soon as it has read one cache line, and it moves no span between lists.
+//! Nor does a free, unless it empties the span or frees from a full one: a span a free makes
+//! emptier stays on the list of its old fullness. What reads the lists corrects them: the
+//! search for the fullest listed span (for a new fill span, or to see whether one is fuller
+//! than the fill span) moves a span it finds listed too high down to its own list, and
+//! compaction refiles the spans of a class before it picks the emptiest.
 //! [`Pool::compact`] takes, per class, the emptiest span as source and the fullest other
 //! span as destination, and moves objects (highest slot first) into the lowest free slots
 //! of the destination until the source is empty and freed. When a class has a single
@@ -74,7 +79,8 @@
 //! touches one span (at most 16 pages) plus at most two table pages to grow a table, a
 //! free at most [`FREE_BATCH`] spans;
 //! [`Pool::compact`] moves at most `max_moves` objects (each a copy of at most 3840 bytes
-//! plus a bitmap scan of four words) and looks at each class at most once per call.
+//! plus a bitmap scan of four words) and looks at each class at most once per call, refiling
+//! its listed spans then.
 //! [`Pool::verify`] walks the whole pool and is meant for tests.
 //!
 //! # Cost
@@ -88,11 +94,12 @@
 //! on a page the span does not have yet cannot be prefetched that way, so the pool takes
 //! its next data page from the source a few stores early and prefetches its start
 //! ([`SPARE_PREFETCH`]). A free reads the handle's slot and then the descriptor it names,
-//! which batching overlaps across frees, and then decrements counts: no class state, no
-//! search of the bitmap. It takes about 360 instructions to store a 560-byte object (85 of
-//! them the copy) and 200 to free one. Measured by `scripts/bench-pool.sh`, with each page
-//! compressed by LZ4 and stored at once, as the kernel does, and each store charged both
-//! its own time and what it adds to the next compression, store and free come to 3.2-4.8%
+//! which batching overlaps across frees, and then decrements counts: no class state (but in
+//! the fill span), no search of the bitmap, no move between lists. It takes about 360
+//! instructions to store a 560-byte object (85 of them the copy) and 190 to free one.
+//! Measured by `scripts/bench-pool.sh`, with each page compressed by LZ4 and stored at
+//! once, as the kernel does, and each store charged both its own time and what it adds to
+//! the next compression, store and free come to 3.2-4.8%
 //! of LZ4's time per page for anonymous memory, text and executables, and 6.0-7.1% for
 //! zero-heavy pages (560-byte objects; LZ4 takes only 0.85 us on such sparse pages): a
 //! store takes 25-27 ns and adds 9-17, a free takes 17-18. Copying the same objects into a
@@ -1195,8 +1202,8 @@ fn alloc_zeroed<S: PageSource>(src: &mut S, meta_pages: &mut u64) -> Option<NonN
 ///   descriptor of span `id`, which is in use, of class `c`, not full, has
 ///   `group == GROUP_FILL`, at least one live slot (outside [`Pool::store`]), and `slot` as
 ///   its lowest free slot; `at` is [`slot_addr`] of that slot. No listed span of `c` is
-///   in a fuller group than the fill span's fullness would put it in. No other span has
-///   `group == GROUP_FILL`; the huge class has no fill span.
+///   fuller than the fill span by fullness group (its own, whatever list it is on). No
+///   other span has `group == GROUP_FILL`; the huge class has no fill span.
 pub struct Pool<S: PageSource> {
     src: S,
     handles: Table,
@@ -1553,24 +1560,38 @@ impl<S: PageSource> Pool<S> {
         }
     }
 
-    /// Head of the fullest non-empty list of `class` other than `not`.
-    fn fullest(&self, class: usize, not: u32) -> u32 {
-        let cs = self.cs(class);
-        for &head in cs.heads.iter().rev() {
-            if head != 0 && head != not {
-                return head;
+    /// The fullest listed span of `class` other than `not`, 0 if there is none.
+    ///
+    /// A span met listed above its own fullness (frees leave spans where they are, see
+    /// [`Pool::free_small`]) is moved down to it first, so the span returned is listed where
+    /// its fullness puts it, and no listed span is fuller.
+    fn fullest(&mut self, class: usize, not: u32) -> u32 {
+        let ci = info(class);
+        let mut group = NR_GROUPS;
+        while group > 0 {
+            group -= 1;
+            let mut id = self.cs(class).heads.get(group).copied().unwrap_or(0);
+            if id == not && id != 0 {
+                id = self.d(id).next;
             }
-            if head != 0 {
-                let next = self.d(head).next;
-                if next != 0 {
-                    return next;
-                }
+            if id == 0 {
+                continue;
             }
+            let own = group_of_class(self.d(id).inuse as usize, &ci);
+            // A listed span only loses objects while listed, so it is never above its list.
+            if own as usize >= group {
+                return id;
+            }
+            self.list_del(id);
+            self.list_add(id, own);
+            // Look at this list again.
+            group += 1;
         }
         0
     }
 
-    /// Head of the emptiest non-empty list of `class`.
+    /// Head of the emptiest non-empty list of `class`: the emptiest listed span once
+    /// [`Pool::refile`] has run.
     fn emptiest(&self, class: usize) -> u32 {
         self.cs(class)
             .heads
@@ -1578,6 +1599,25 @@ impl<S: PageSource> Pool<S> {
             .copied()
             .find(|&h| h != 0)
             .unwrap_or(0)
+    }
+
+    /// Moves every listed span of `class` to the list of its own fullness.
+    fn refile(&mut self, class: usize) {
+        let ci = info(class);
+        // From the fullest list down, as spans only move down: each is looked at once on
+        // the list it was on, and at most once more on the list it moves to.
+        for group in (0..NR_GROUPS).rev() {
+            let mut id = self.cs(class).heads.get(group).copied().unwrap_or(0);
+            while id != 0 {
+                let d = self.d(id);
+                let (next, own) = (d.next, group_of_class(d.inuse as usize, &ci));
+                if own as usize != group {
+                    self.list_del(id);
+                    self.list_add(id, own);
+                }
+                id = next;
+            }
+        }
     }
 
     // ---- page and byte helpers ---------------------------------------------------------
@@ -2131,20 +2171,22 @@ impl<S: PageSource> Pool<S> {
         let d = unsafe { &mut *dp.as_ptr() };
         let emptied = d.vacate(&ci, slot);
         d.inuse -= 1;
-        // A span a free left is not full.
-        let group = group_of_partial(d.inuse as usize, &ci);
-        // Most frees leave their span where it is: not emptied, in the same group (a fill
-        // span's `GROUP_FILL` is no group a count maps to), and with all its pages.
-        if emptied != 0 || d.inuse == 0 || group != d.group {
-            self.span_shrunk(dp, id, class, slot, group, emptied);
+        // A listed span stays on its list though it may now belong on an emptier one: moving
+        // it touches the class state and its neighbours on both lists, and would happen
+        // several times as the span empties, while what reads the lists moves a span it
+        // finds listed too high (`fullest`, `refile`). So a free goes on only when it empties
+        // the span or a page, or frees from a full span, which must be listed again, or
+        // from the fill span, whose cursor may have to move.
+        if emptied != 0 || d.inuse == 0 || d.group >= GROUP_FULL {
+            self.span_shrunk(dp, id, class, slot, emptied);
         }
     }
 
     /// Does what [`Pool::free_small`] leaves to be done after freeing slot `slot` of span
-    /// `id` of small class `class`, with descriptor `dp`, which left the span in fullness
-    /// group `group` and pages `emptied` (a bit each) without live slots: returns those
-    /// pages to the source, and moves the span to the list of its new fullness, retires it
-    /// if it is empty, or updates the class's cursor if it is the fill span.
+    /// `id` of small class `class`, with descriptor `dp`, which left pages `emptied` (a bit
+    /// each) without live slots: returns those pages to the source, and frees the span if it
+    /// is empty, lists it if it was full, or updates the class's cursor if it is the fill
+    /// span.
     #[inline(never)]
     fn span_shrunk(
         &mut self,
@@ -2152,7 +2194,6 @@ impl<S: PageSource> Pool<S> {
         id: u32,
         class: usize,
         slot: usize,
-        group: u8,
         emptied: u32,
     ) {
         let freed = self.release_pages(dp, emptied);
@@ -2160,6 +2201,8 @@ impl<S: PageSource> Pool<S> {
         let ci = info(class);
         // SAFETY: as in `free_small`.
         let d = unsafe { &mut *dp.as_ptr() };
+        // A span a free left is not full.
+        let group = group_of_partial(d.inuse as usize, &ci);
         if d.group == GROUP_FILL {
             if d.inuse == 0 {
                 self.retire_fill(class);
@@ -2180,14 +2223,10 @@ impl<S: PageSource> Pool<S> {
         } else if d.inuse == 0 {
             self.list_del_at(dp);
             self.free_desc(id);
-        } else if group != d.group {
-            let was_full = d.group == GROUP_FULL;
-            self.list_del_at(dp);
+        } else if d.group == GROUP_FULL {
             self.list_add_at(id, dp, group);
-            if was_full {
-                // Listed again, it may be fuller than the fill span.
-                self.yield_fill(class);
-            }
+            // Listed again, it may be fuller than the fill span.
+            self.yield_fill(class);
         }
     }
 
@@ -2197,16 +2236,13 @@ impl<S: PageSource> Pool<S> {
     /// without new pages; a fill span emptier than a listed span would take new pages for
     /// its unpopulated slots instead.
     fn yield_fill(&mut self, class: usize) {
-        let cs = self.cs(class);
-        if cs.fill.desc.is_none() {
+        let fill = self.cs(class).fill;
+        if fill.desc.is_none() {
             return;
         }
-        let group = group_of_class(self.d(cs.fill.id).inuse as usize, &info(class)) as usize;
-        if cs
-            .heads
-            .get(group + 1..)
-            .is_some_and(|fuller| fuller.iter().any(|&h| h != 0))
-        {
+        let group = group_of_class(self.d(fill.id).inuse as usize, &info(class));
+        let fullest = self.fullest(class, 0);
+        if fullest != 0 && self.d(fullest).group > group {
             self.retire_fill(class);
         }
     }
@@ -2364,8 +2400,9 @@ impl<S: PageSource> Pool<S> {
         let mut visited = 0;
         while visited < NR_CLASSES {
             let class = self.compact_class as usize % NR_CLASSES;
-            // Compaction works on listed spans only.
+            // Compaction works on listed spans only, and takes the emptiest as source.
             self.retire_fill(class);
+            self.refile(class);
             loop {
                 if st.moved >= max_moves {
                     self.stats.pages_compacted += st.pages_freed as u64;
@@ -2557,28 +2594,19 @@ impl<S: PageSource> Pool<S> {
                 if fill.at != slot_addr(d, &ci, fill.slot as usize) {
                     return Err(VerifyError("fill cursor address"));
                 }
-                let fuller = self
-                    .cs(class)
-                    .heads
-                    .get(group_of(inuse, nslots) as usize + 1..);
-                if fuller.is_some_and(|heads| heads.iter().any(|&h| h != 0)) {
-                    return Err(VerifyError("a listed span is fuller than the fill span"));
+            } else if d.group == GROUP_FULL {
+                if inuse != nslots {
+                    return Err(VerifyError("unlisted span is not full"));
                 }
-            } else if d.group != group_of(inuse, nslots) {
-                return Err(VerifyError("span on the wrong fullness list"));
-            }
-        }
-        for class in 0..NR_CLASSES {
-            let fill = self.cs(class).fill;
-            if fill.desc.is_some() {
-                let d = self.d(fill.id);
-                if d.in_use == 0 || d.class as usize != class || d.group != GROUP_FILL {
-                    return Err(VerifyError("fill cursor on a foreign span"));
-                }
+            } else if d.group as usize >= NR_GROUPS || d.group < group_of(inuse, nslots) {
+                return Err(VerifyError("span listed below its fullness"));
             }
         }
         for class in 0..NR_CLASSES {
             let cs = self.cs(class);
+            let slots = info(class).slots as usize;
+            // Fullness group of the fullest listed span, plus one (0 for none).
+            let mut top = 0;
             for (g, &head) in cs.heads.iter().enumerate() {
                 let mut id = head;
                 let mut prev = 0;
@@ -2595,8 +2623,18 @@ impl<S: PageSource> Pool<S> {
                     if n > spans {
                         return Err(VerifyError("list loops"));
                     }
+                    top = top.max(group_of(d.inuse as usize, slots) + 1);
                     prev = id;
                     id = d.next;
+                }
+            }
+            if cs.fill.desc.is_some() {
+                let d = self.d(cs.fill.id);
+                if d.in_use == 0 || d.class as usize != class || d.group != GROUP_FILL {
+                    return Err(VerifyError("fill cursor on a foreign span"));
+                }
+                if top > group_of(d.inuse as usize, slots) + 1 {
+                    return Err(VerifyError("a listed span is fuller than the fill span"));
                 }
             }
         }

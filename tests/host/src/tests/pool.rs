@@ -355,6 +355,75 @@ fn stores_fill_freed_slots_before_taking_pages() {
     pool.verify().unwrap();
 }
 
+/// Three full spans of 200-byte objects, A, B and C in store order, and a fourth a quarter
+/// full that stores go to. Returns the handles by span and the objects a span holds.
+fn three_full_spans<S: PageSource>(pool: &mut Pool<S>) -> (Vec<Vec<Handle>>, usize) {
+    let data = [5u8; 200];
+    let class = class_of(pool, &data);
+    let per_span = pool.class_stats(class).unwrap().slots_per_span as usize;
+    assert!(per_span >= 16);
+    let handles: Vec<Handle> = (0..3 * per_span + per_span / 4)
+        .map(|_| pool.store(&data).unwrap())
+        .collect();
+    let spans = handles.chunks(per_span).map(<[Handle]>::to_vec).collect();
+    (spans, per_span)
+}
+
+/// Frees all but every eighth object of `span`.
+fn free_seven_eighths<S: PageSource>(pool: &mut Pool<S>, span: &[Handle]) -> Vec<Handle> {
+    let mut kept = Vec::new();
+    for (i, h) in span.iter().enumerate() {
+        if i % 8 == 0 {
+            kept.push(*h);
+        } else {
+            pool.free(*h);
+        }
+    }
+    kept
+}
+
+#[test]
+fn new_fill_span_is_the_fullest_though_frees_left_lists_stale() {
+    let mut pool = Pool::new(HostPageSource::new());
+    let (spans, _) = three_full_spans(&mut pool);
+    // B and C lose one object each; A, listed last and so first on the list its first free
+    // put it on, loses seven eighths, which leave it there.
+    pool.free(spans[1][0]);
+    pool.free(spans[2][0]);
+    let kept = free_seven_eighths(&mut pool, &spans[0]);
+    check(&pool);
+    // The next store goes to the fullest span, B or C, not to A at the head of its stale list.
+    let h = pool.store(&[5u8; 200]).unwrap();
+    let mut mates = [h; 64];
+    let n = pool.page_mates(h, &mut mates).unwrap();
+    assert!(n > 0);
+    for m in &mates[..n.min(mates.len())] {
+        assert!(!spans[0].contains(m), "stored among A's objects {kept:?}");
+    }
+    check(&pool);
+}
+
+#[test]
+fn compaction_empties_the_emptiest_span_though_frees_left_lists_stale() {
+    let mut pool = Pool::new(HostPageSource::new());
+    let (spans, _) = three_full_spans(&mut pool);
+    // A, listed first, is the emptiest; C, listed last, heads the list all three are on.
+    let kept = free_seven_eighths(&mut pool, &spans[0]);
+    pool.free(spans[1][0]);
+    pool.free(spans[2][0]);
+    check(&pool);
+    let before = pool.stats();
+    // As many moves as A has objects empty it, and free it, only if A is the source.
+    let r = pool.compact(kept.len() as u32);
+    check(&pool);
+    let after = pool.stats();
+    assert_eq!(r.moved as usize, kept.len());
+    assert_eq!(after.spans, before.spans - 1, "moved {} objects", r.moved);
+    for h in kept {
+        read_back(&pool, h, &[5u8; 200]);
+    }
+}
+
 /// The class that objects like `data` go to.
 fn class_of<S: PageSource>(pool: &mut Pool<S>, data: &[u8]) -> usize {
     (0..NR_CLASSES)
