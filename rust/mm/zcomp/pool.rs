@@ -99,13 +99,12 @@
 //! instructions to store a 560-byte object (85 of them the copy) and 180 to free one.
 //! Measured by `scripts/bench-pool.sh`, with each page compressed by LZ4 and stored at
 //! once, as the kernel does, and each store charged both its own time and what it adds to
-//! the next compression, store and free come to 3.2-4.8%
-//! of LZ4's time per page for anonymous memory, text and executables, and 6.0-7.1% for
-//! zero-heavy pages (560-byte objects; LZ4 takes only 0.85 us on such sparse pages): a
-//! store takes 25-27 ns and adds 9-17, a free takes 17-18. Copying the same objects into a
-//! stream per size class, with the same prefetch and none of the pool's bookkeeping, took
-//! 11-13 ns and added 5-13 in the same runs (2.0-2.9% of LZ4): the rest is the pool's own
-//! work.
+//! the next compression, store and free come to 3.2-4.8% of LZ4's time per page for
+//! anonymous memory, text and executables, and 6.0-7.1% for zero-heavy pages (560-byte
+//! objects; LZ4 takes only 0.85 us on such sparse pages): a store takes 25-27 ns and adds
+//! 9-17, a free takes 17-18. Copying the same objects into a stream per size class, with
+//! the same prefetch and none of the pool's bookkeeping, took 11-13 ns and added 5-13 in
+//! the same runs (2.0-2.9% of LZ4): the rest is the pool's own work.
 //!
 //! # Density
 //!
@@ -1577,13 +1576,11 @@ impl<S: PageSource> Pool<S> {
             if id == 0 {
                 continue;
             }
-            let own = group_of_class(self.d(id).inuse as usize, &ci);
             // A listed span only loses objects while listed, so it is never above its list.
-            if own as usize >= group {
+            if group_of_class(self.d(id).inuse as usize, &ci) as usize >= group {
                 return id;
             }
-            self.list_del(id);
-            self.list_add(id, own);
+            self.regroup(id);
             // Look at this list again.
             group += 1;
         }
@@ -1603,18 +1600,13 @@ impl<S: PageSource> Pool<S> {
 
     /// Moves every listed span of `class` to the list of its own fullness.
     fn refile(&mut self, class: usize) {
-        let ci = info(class);
         // From the fullest list down, as spans only move down: each is looked at once on
         // the list it was on, and at most once more on the list it moves to.
         for group in (0..NR_GROUPS).rev() {
             let mut id = self.cs(class).heads.get(group).copied().unwrap_or(0);
             while id != 0 {
-                let d = self.d(id);
-                let (next, own) = (d.next, group_of_class(d.inuse as usize, &ci));
-                if own as usize != group {
-                    self.list_del(id);
-                    self.list_add(id, own);
-                }
+                let next = self.d(id).next;
+                self.regroup(id);
                 id = next;
             }
         }
