@@ -35,9 +35,11 @@
 //! `(store + added + free) / lz4 alone` is computed per run and reported as the median and
 //! the range over the runs; timings as the median and the minimum, and the added time as
 //! the median. As references, the trace is also replayed copying each object into
-//! never-reused memory with no bookkeeping at all: end to end, the least a store can cost,
-//! and into a stream per size class, the least a store can cost when objects are segregated
-//! by size as in the pool (see `Placement`). The pool's pages, the reference copies and the
+//! never-reused memory with no bookkeeping at all: end to end, the least a store can cost;
+//! into a stream per size class, the least a store can cost when objects are segregated
+//! by size as in the pool (see `Placement`); and the same through a handle table, the least
+//! store and free can cost when objects also move behind stable handles, as in the pool and
+//! zsmalloc (see `HandleCopies`). The pool's pages, the reference copies and the
 //! pages fed to LZ4 all lie in transparent huge pages, as the kernel reaches them through
 //! its direct map (see `pages.rs`).
 
@@ -316,6 +318,12 @@ struct Result1 {
     cost_pct: Spread,
     /// `(copy by size class + added) / lz4` of each repetition, in percent.
     class_copy_pct: Spread,
+    handle_copy_ns: Spread,
+    handle_copy_after_ns: Spread,
+    handle_free_ns: Spread,
+    /// `(copy by size class through a handle table + added + free) / lz4` of each
+    /// repetition, in percent.
+    handle_copy_pct: Spread,
     reps: usize,
 }
 
@@ -548,10 +556,10 @@ impl<'a> Copies<'a> {
     }
 }
 
-impl Target for Copies<'_> {
-    type Handle = NoHandle;
-
-    fn store(&mut self, data: &[u8]) -> Result<NoHandle, String> {
+impl Copies<'_> {
+    /// Copies `data` into its stream, behind `header` if objects are placed by class, and
+    /// returns where it went.
+    fn put(&mut self, data: &[u8], header: [u8; SLOT_HEADER]) -> Result<usize, String> {
         let (stream, size) = self.placement.place(data.len());
         let free = self
             .streams
@@ -565,16 +573,102 @@ impl Target for Copies<'_> {
         match self.placement {
             Placement::Log => slot.copy_from_slice(data),
             Placement::ByClass => {
-                let (header, payload) = slot.split_at_mut(SLOT_HEADER);
-                header.fill(0);
+                let (slot_header, payload) = slot.split_at_mut(SLOT_HEADER);
+                slot_header.copy_from_slice(&header);
                 payload[..data.len()].copy_from_slice(data);
                 pages::prefetch(&self.buf[next]);
             }
         }
-        Ok(NoHandle::MIN)
+        Ok(at)
+    }
+}
+
+impl Target for Copies<'_> {
+    type Handle = NoHandle;
+
+    fn store(&mut self, data: &[u8]) -> Result<NoHandle, String> {
+        self.put(data, [0; SLOT_HEADER]).map(|_| NoHandle::MIN)
     }
 
     fn free(&mut self, _h: NoHandle) {}
+}
+
+/// Objects copied by size class as [`Copies`] places them, each reached through a handle:
+/// a table entry holding where its object lies, as the pool's and zsmalloc's handles do so
+/// that objects can move without their owners knowing. Handles are reused last freed
+/// first, through a list threaded through the free entries, and each object's header holds
+/// its handle, as in the pool. Nothing else is kept: the memory of a freed object is never
+/// reused. So this is what stable handles add to segregating objects by size, the least an
+/// allocator that moves objects behind such handles can cost.
+struct HandleCopies<'a> {
+    copies: Copies<'a>,
+    /// Per handle, 8 bytes: its object's offset and length, or [`HandleCopies::FREE`] and
+    /// the next free handle. Entry 0 is no handle.
+    table: &'a mut [u8],
+    /// The lowest handle never used.
+    unused: u32,
+    /// The last freed handle, 0 for none.
+    free: u32,
+}
+
+impl<'a> HandleCopies<'a> {
+    const FREE: u64 = 1 << 63;
+
+    /// Bytes of table for `objects` handles, all a replay needs: the table lies in huge
+    /// pages, as the pool's does, and no store grows it.
+    fn table_bytes(objects: usize) -> usize {
+        (objects + 1) * 8
+    }
+
+    fn new(copies: Copies<'a>, table: &'a mut [u8]) -> Self {
+        Self {
+            copies,
+            table,
+            unused: 1,
+            free: 0,
+        }
+    }
+
+    fn entry(&mut self, h: NoHandle) -> Result<&mut [u8; 8], String> {
+        let at = h.get() as usize * 8;
+        self.table
+            .get_mut(at..at + 8)
+            .and_then(|e| e.try_into().ok())
+            .ok_or_else(|| "handle table too short".into())
+    }
+}
+
+impl Target for HandleCopies<'_> {
+    type Handle = NoHandle;
+
+    fn store(&mut self, data: &[u8]) -> Result<NoHandle, String> {
+        let h = match NoHandle::new(self.free) {
+            Some(h) => {
+                self.free = u64::from_le_bytes(*self.entry(h)?) as u32;
+                h
+            }
+            None => {
+                let h = NoHandle::new(self.unused).ok_or("too many handles")?;
+                self.unused += 1;
+                h
+            }
+        };
+        let mut header = [0; SLOT_HEADER];
+        header.copy_from_slice(&h.get().to_le_bytes()[..SLOT_HEADER]);
+        let at = self.copies.put(data, header)?;
+        *self.entry(h)? = (at as u64 | (data.len() as u64) << 40).to_le_bytes();
+        Ok(h)
+    }
+
+    fn free(&mut self, h: NoHandle) {
+        let next = self.free;
+        if let Ok(e) = self.entry(h) {
+            if u64::from_le_bytes(*e) & Self::FREE == 0 {
+                *e = (Self::FREE | next as u64).to_le_bytes();
+                self.free = h.get();
+            }
+        }
+    }
 }
 
 /// Stores per segment of an interleaved replay (see [`interleave`]): short enough that the
@@ -698,6 +792,10 @@ struct PoolRun {
     copy_after_ns: f64,
     class_copy_ns: f64,
     class_copy_after_ns: f64,
+    /// The same for the copies by size class through a handle table, and their frees.
+    handle_copy_ns: f64,
+    handle_copy_after_ns: f64,
+    handle_free_ns: f64,
     pre: Density,
     steady: PoolStats,
     waste: Waste,
@@ -712,17 +810,27 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     // does and mapped with huge pages as the kernel's direct map is.
     let mut src = DirectMapPages::new(n + n / 4)?;
     let mut pool = Pool::new(&mut src);
-    // References: the same objects copied into never-reused memory, end to end and by size
-    // class.
+    // References: the same objects copied into never-reused memory, end to end, by size
+    // class, and by size class through a handle table.
     let log_sizes = Copies::stream_sizes(Placement::Log, c, trace);
     let class_sizes = Copies::stream_sizes(Placement::ByClass, c, trace);
     let mut log_region = HugeRegion::new(log_sizes.iter().sum())?;
     let mut class_region = HugeRegion::new(class_sizes.iter().sum())?;
+    let mut handle_region = HugeRegion::new(class_sizes.iter().sum())?;
+    let mut table_region = HugeRegion::new(HandleCopies::table_bytes(n))?;
     let mut log = Copies::new(log_region.as_mut_slice(), Placement::Log, &log_sizes);
     let mut by_class = Copies::new(
         class_region.as_mut_slice(),
         Placement::ByClass,
         &class_sizes,
+    );
+    let mut by_handle = HandleCopies::new(
+        Copies::new(
+            handle_region.as_mut_slice(),
+            Placement::ByClass,
+            &class_sizes,
+        ),
+        table_region.as_mut_slice(),
     );
     let clock = clock_ns();
     let mut nothing = Nothing;
@@ -730,6 +838,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
     let mut through_pool = Replay::new(&mut pool, n);
     let mut through_log = Replay::new(&mut log, n);
     let mut through_classes = Replay::new(&mut by_class, n);
+    let mut through_handles = Replay::new(&mut by_handle, n);
     interleave(
         c,
         trace,
@@ -738,6 +847,7 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
             &mut through_pool,
             &mut through_log,
             &mut through_classes,
+            &mut through_handles,
         ],
     )?;
     let (lz4_ns, store_after_ns) =
@@ -747,6 +857,10 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
         lz4_alone_and_added(&alone.times.lz4, &through_classes.times.lz4, clock);
     let copy_ns = through_log.times.store.mean(clock);
     let class_copy_ns = through_classes.times.store.mean(clock);
+    let (_, handle_copy_after_ns) =
+        lz4_alone_and_added(&alone.times.lz4, &through_handles.times.lz4, clock);
+    let handle_copy_ns = through_handles.times.store.mean(clock);
+    let handle_free_ns = through_handles.times.free.mean(clock);
     let Replay {
         handles,
         times: pool_times,
@@ -800,6 +914,9 @@ fn pool_trace(c: &Corpus, trace: &[Op]) -> Result<PoolRun, String> {
         copy_after_ns,
         class_copy_ns,
         class_copy_after_ns,
+        handle_copy_ns,
+        handle_copy_after_ns,
+        handle_free_ns,
         pre,
         steady: steady_stats,
         waste,
@@ -837,6 +954,11 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
     let class_copy_after_ns = fig(|r| r.class_copy_after_ns);
     let cost_pct = fig(|r| 100.0 * (r.store_ns + r.store_after_ns + r.free_ns) / r.lz4_ns);
     let class_copy_pct = fig(|r| 100.0 * (r.class_copy_ns + r.class_copy_after_ns) / r.lz4_ns);
+    let handle_copy_ns = fig(|r| r.handle_copy_ns);
+    let handle_copy_after_ns = fig(|r| r.handle_copy_after_ns);
+    let handle_free_ns = fig(|r| r.handle_free_ns);
+    let handle_copy_pct =
+        fig(|r| 100.0 * (r.handle_copy_ns + r.handle_copy_after_ns + r.handle_free_ns) / r.lz4_ns);
     let best = runs.swap_remove(0);
 
     // The same trace through the simulated allocators.
@@ -898,6 +1020,10 @@ fn run(name: &str, c: &Corpus, seed: u64) -> Result<Result1, String> {
         class_copy_after_ns,
         cost_pct,
         class_copy_pct,
+        handle_copy_ns,
+        handle_copy_after_ns,
+        handle_free_ns,
+        handle_copy_pct,
         reps,
     })
 }
@@ -1007,6 +1133,16 @@ fn report(r: &Result1) -> String {
         r.class_copy_ns.min,
         r.class_copy_after_ns.median,
         r.class_copy_pct.median,
+    );
+    let _ = writeln!(
+        s,
+        "   the same by size class, through a handle table: store {:.1} / {:.1} ns, then {:.1} added; free {:.1} / {:.1} ns; {:.2}% of lz4 (median)",
+        r.handle_copy_ns.median,
+        r.handle_copy_ns.min,
+        r.handle_copy_after_ns.median,
+        r.handle_free_ns.median,
+        r.handle_free_ns.min,
+        r.handle_copy_pct.median,
     );
     s
 }
@@ -1155,7 +1291,7 @@ fn main() {
         worst_cost = worst_cost.max(cost);
         let _ = write!(
             line,
-            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_pre_compact_over_cmp={:.4} {n}_zs4_pre_compact_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_store_after_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_max={:.2} {n}_class_copy_pct={:.2}",
+            " {n}_pool_over_cmp={:.4} {n}_total_over_cmp={:.4} {n}_zs4_over_cmp={:.4} {n}_zs8_over_cmp={:.4} {n}_zbud_over_cmp={:.4} {n}_pre_compact_over_cmp={:.4} {n}_zs4_pre_compact_over_cmp={:.4} {n}_meta_b_per_obj={:.1} {n}_store_ns={:.0} {n}_store_after_ns={:.0} {n}_free_ns={:.0} {n}_read_ns={:.0} {n}_lz4_ns={:.0} {n}_cost_pct={:.2} {n}_cost_pct_max={:.2} {n}_class_copy_pct={:.2} {n}_handle_copy_pct={:.2}",
             ovh,
             ratio_total(&r.steady, c),
             ratio(&r.zs4, c),
@@ -1172,6 +1308,7 @@ fn main() {
             cost,
             r.cost_pct.max,
             r.class_copy_pct.median,
+            r.handle_copy_pct.median,
             n = r.name
         );
     }
