@@ -45,7 +45,7 @@
 //! last freed first, through a list threaded through their slots.
 //!
 //! [`Pool::free`] collects [`FREE_BATCH`] (16) frees and then applies them together: it
-//! reads all their handle slots and starts fetching the descriptors they name, then frees.
+//! frees all their handles, starting to fetch the descriptor each named, then their slots.
 //! On a pool larger than the cache each free is two dependent cache misses; batched, the
 //! misses of different frees overlap. A freed object's pages therefore return to the page
 //! source within 15 further frees, or at the next compaction or statistics read, which
@@ -96,7 +96,7 @@
 //! ([`SPARE_PREFETCH`]). A free reads the handle's slot and then the descriptor it names,
 //! which batching overlaps across frees, and then decrements counts: no class state (but in
 //! the fill span), no search of the bitmap, no move between lists. It takes about 360
-//! instructions to store a 560-byte object (85 of them the copy) and 180 to free one.
+//! instructions to store a 560-byte object (85 of them the copy) and 170 to free one.
 //! Measured by `scripts/bench-pool.sh`, with each page compressed by LZ4 and stored at
 //! once, as the kernel does, and each store charged both its own time and what it adds to
 //! the next compression, store and free come to 3.2-4.8% of LZ4's time per page for
@@ -2075,47 +2075,54 @@ impl<S: PageSource> Pool<S> {
     /// Applies the frees [`Pool::free`] has collected.
     ///
     /// Each free needs a handle slot and then the descriptor it names, two dependent cache
-    /// misses on a large pool. Reading every slot of the batch first, and starting to fetch
-    /// the descriptor each names, lets the misses of different frees overlap instead of
-    /// queueing one behind the other.
+    /// misses on a large pool. Freeing every handle of the batch first, and starting to
+    /// fetch the descriptor each named, lets the misses of different frees overlap instead
+    /// of queueing one behind the other; the spans are updated after.
     fn apply_frees(&mut self) {
         let n = core::mem::take(&mut self.npending) as usize;
-        // The slot of each handle, the value it held, and the descriptor of the span it names
-        // (none for a free slot, whose span is 0).
-        let mut read = [None; FREE_BATCH];
-        for (r, &h) in read.iter_mut().zip(self.pending.get(..n).unwrap_or(&[])) {
-            if let Some(hp) = self.hptr(h as usize) {
-                let v = hp.get();
-                if let Some(dp) = self.desc_ptr(hs_span(v)) {
-                    prefetch_line_for_write(dp.as_ptr() as usize);
-                    *r = Some((hp, v, dp));
-                }
-            }
+        // The descriptor of the span each freed handle named, and what its slot held.
+        let mut freed = [None; FREE_BATCH];
+        for (f, &h) in freed.iter_mut().zip(self.pending.get(..n).unwrap_or(&[])) {
+            let Some(hp) = self.hptr(h as usize) else {
+                debug_assert!(false, "bad handle {h}");
+                continue;
+            };
+            let v = hp.get();
+            // A free slot here is a handle freed twice, maybe earlier in this batch.
+            let Some(dp) = self.desc_ptr(hs_span(v)) else {
+                debug_assert!(false, "handle {h} freed twice");
+                continue;
+            };
+            let loc = hs_loc(v);
+            // Reading the header costs a cache miss; check it in debug builds only.
+            debug_assert_eq!(
+                self.slot_handle(loc.span, loc.slot),
+                h,
+                "slot header mismatch"
+            );
+            prefetch_line_for_write(dp.as_ptr() as usize);
+            hp.set(HS_FREE | self.free_handle as u64);
+            self.free_handle = h;
+            self.stats.objects -= 1;
+            self.stats.bytes_stored -= loc.len as u64;
+            *f = Some((dp, v));
         }
-        for (i, r) in read.iter().enumerate().take(n) {
-            let h = self.pending.get(i).copied().unwrap_or(0);
-            match *r {
-                Some((hp, v, dp)) => self.free_now(h, hp, v, dp),
-                None => debug_assert!(false, "bad handle {h}"),
-            }
+        for &(dp, v) in freed.iter().take(n).flatten() {
+            self.free_object(dp, hs_loc(v));
+        }
+        if self.stats.objects == 0 {
+            self.release_spare_page();
         }
     }
 
-    /// Frees the object of handle `h`, whose slot `hp` held `v` when the batch was read,
-    /// a live slot naming the span with descriptor `dp`.
-    fn free_now(&mut self, h: u32, hp: HSlot, v: u64, dp: NonNull<SpanDesc>) {
-        // Read again: an earlier free of the batch may have freed the same handle (a free
-        // writes no other handle's slot). A slot still live names a live slot of its span.
-        if hp.get() != v {
-            debug_assert!(false, "handle {h} freed twice");
-            return;
-        }
+    /// Frees the object at `loc`, in the span with descriptor `dp`, whose handle is free.
+    fn free_object(&mut self, dp: NonNull<SpanDesc>, loc: Loc) {
         let Loc {
             class,
             span: id,
             slot,
-            len,
-        } = hs_loc(v);
+            ..
+        } = loc;
         #[cfg(debug_assertions)]
         {
             // SAFETY: `dp` is the descriptor of span `id` in a populated, zero-initialised
@@ -2127,17 +2134,6 @@ impl<S: PageSource> Pool<S> {
                 d.test(slot)
             };
             assert!(d.in_use != 0 && d.class as usize == class && live);
-            // Reading the header costs a cache miss; check it in debug builds only.
-            assert_eq!(self.slot_handle(id, slot), h, "slot header mismatch");
-        }
-        // The handle and the counters first, the span last, so that little is left to keep
-        // across the calls its rarer updates make.
-        hp.set(HS_FREE | self.free_handle as u64);
-        self.free_handle = h;
-        self.stats.objects -= 1;
-        self.stats.bytes_stored -= len as u64;
-        if self.stats.objects == 0 {
-            self.release_spare_page();
         }
         if class == HUGE {
             self.stats.huge_objects -= 1;

@@ -327,6 +327,26 @@ fn handles_are_reused_after_free() {
     assert_eq!(Handle::from_raw(0), None);
 }
 
+/// A handle freed twice in one batch trips a debug assertion and is otherwise freed once:
+/// the pool stays consistent and does not hand the handle out twice.
+#[test]
+#[cfg_attr(debug_assertions, should_panic(expected = "freed twice"))]
+fn handle_freed_twice_in_a_batch_is_freed_once() {
+    let mut pool = Pool::new(HostPageSource::new());
+    let a = pool.store(b"first").unwrap();
+    let b = pool.store(b"second").unwrap();
+    pool.free(a);
+    pool.free(a);
+    assert_eq!(pool.stats().objects, 1);
+    check(&pool);
+    let c = pool.store(b"third").unwrap();
+    let d = pool.store(b"fourth").unwrap();
+    assert_ne!(c, d);
+    read_back(&pool, b, b"second");
+    read_back(&pool, c, b"third");
+    read_back(&pool, d, b"fourth");
+}
+
 #[test]
 fn stores_fill_freed_slots_before_taking_pages() {
     let mut pool = Pool::new(HostPageSource::new());
