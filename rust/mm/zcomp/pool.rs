@@ -95,16 +95,18 @@
 //! its next data page from the source a few stores early and prefetches its start
 //! ([`SPARE_PREFETCH`]). A free reads the handle's slot and then the descriptor it names,
 //! which batching overlaps across frees, and then decrements counts: no class state (but in
-//! the fill span), no search of the bitmap, no move between lists. It takes about 360
+//! the fill span), no search of the bitmap, no move between lists. It takes about 370
 //! instructions to store a 560-byte object (85 of them the copy) and 170 to free one.
 //! Measured by `scripts/bench-pool.sh`, with each page compressed by LZ4 and stored at
 //! once, as the kernel does, and each store charged both its own time and what it adds to
-//! the next compression, store and free come to 3.2-4.8% of LZ4's time per page for
-//! anonymous memory, text and executables, and 6.0-7.1% for zero-heavy pages (560-byte
-//! objects; LZ4 takes only 0.85 us on such sparse pages): a store takes 25-27 ns and adds
-//! 9-17, a free takes 17-18. Copying the same objects into a stream per size class, with
-//! the same prefetch and none of the pool's bookkeeping, took 11-13 ns and added 5-13 in
-//! the same runs (2.0-2.9% of LZ4): the rest is the pool's own work.
+//! the next compression, store and free come to 3.7-5.0% of LZ4's time per page for
+//! anonymous memory, text and executables, and 6.5-7.9% for zero-heavy pages (560-byte
+//! objects, on which LZ4 takes only 1.5 us where it takes 3.3-7.3 on the others): a store
+//! takes 62-79 ns and adds 3-7, a free takes 29-30. In the same runs, copying the same
+//! objects into a stream per size class, with the same prefetch and none of the pool's
+//! bookkeeping, came to 2.4-2.9% of LZ4, and doing so through a handle table like the
+//! pool's to 3.2-4.1% (a store of 33-40 ns adding 8-14, a free of 6): the rest, about 50 ns
+//! per page, is the pool's own slot bookkeeping.
 //!
 //! # Density
 //!
