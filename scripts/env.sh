@@ -2,7 +2,7 @@
 # shellcheck shell=bash
 ZCOMP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # The one place the expected kernel base is written down.
-KERNEL_BASE_VERSION=6.12.117
+KERNEL_BASE_VERSION=6.12.118
 KERNEL_TARBALL=/usr/src/linux-source-6.12.tar.xz
 RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library
 BINDGEN_VERSION=0.73.2

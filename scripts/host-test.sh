@@ -50,7 +50,7 @@ fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
-cargo fmt --manifest-path tests/host/fuzz/Cargo.toml -- --check
+cargo fmt --manifest-path host/zcomp-core/fuzz/Cargo.toml -- --check
 
 step "cargo clippy (kernel lint set, -D warnings)"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -68,7 +68,7 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 	mkdir -p target
 	for target in pool entry; do
 		log=$root/target/fuzz-$target.log
-		if (cd tests/host/fuzz &&
+		if (cd host/zcomp-core/fuzz &&
 			cargo +nightly fuzz run -a "$target" -- -max_total_time="$FUZZ_SECONDS" >"$log" 2>&1); then
 			grep -E '^Done [0-9]+ runs' "$log" || true
 		else

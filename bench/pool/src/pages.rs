@@ -5,7 +5,7 @@
 use std::alloc::{alloc, dealloc, Layout};
 use std::ptr::NonNull;
 
-use zcomp_core::page_source::{PageSource, PAGE_SIZE};
+use zcomp_core::page_source::{OwnedPage, PageSource, PAGE_SIZE};
 
 /// Size of a transparent huge page on x86-64 and arm64 with 4 KiB pages.
 pub const HUGE_PAGE: usize = 2 << 20;
@@ -68,6 +68,13 @@ impl Drop for HugeRegion {
 
 /// A page source over a [`HugeRegion`]: a fixed number of pages, handed out most recently
 /// freed first, as the page allocator's per-CPU lists do, and never returned to the host.
+///
+/// # Invariants
+///
+/// Each pointer in `free` addresses a distinct [`PAGE_SIZE`]-byte, page-aligned page of
+/// `_region`, whose bytes are initialised (the region is zero-filled when created and only
+/// ever written through [`OwnedPage`]s since), and which nothing reaches but that pointer:
+/// a page is either in `free` or handed out as an [`OwnedPage`], never both.
 pub struct DirectMapPages {
     // Owns the memory that `free` points into.
     _region: HugeRegion,
@@ -86,6 +93,8 @@ impl DirectMapPages {
             .rev()
             .filter_map(|page| NonNull::new(page.as_mut_ptr()))
             .collect();
+        // INVARIANT: distinct whole pages of a fresh, zero-filled, `HUGE_PAGE`-aligned region,
+        // which is not reached through `region` again but to free it.
         Ok(Self {
             _region: region,
             pages,
@@ -100,12 +109,24 @@ impl DirectMapPages {
 }
 
 impl PageSource for DirectMapPages {
-    fn alloc_page(&mut self) -> Option<NonNull<u8>> {
-        self.free.pop()
+    fn alloc_page(&mut self) -> Option<OwnedPage> {
+        let page = self.free.pop()?;
+        // SAFETY: by the type invariant `page` addresses `PAGE_SIZE` initialised (zeroed when
+        // the region was made, or written by the pool since), page-aligned bytes of the
+        // region, which this source keeps alive; popping it from `free` gives up the only
+        // other way of reaching it, so the `OwnedPage` owns it exclusively.
+        Some(unsafe { OwnedPage::from_raw(page) })
     }
 
-    unsafe fn free_page(&mut self, page: NonNull<u8>) {
-        self.free.push(page);
+    unsafe fn free_page(&mut self, page: OwnedPage) {
+        // INVARIANT: the caller guarantees `page` came from `alloc_page` here, so it is a page
+        // of the region not in `free`, and giving up the `OwnedPage` makes `free` its only
+        // owner again; its bytes are still initialised.
+        self.free.push(page.into_raw());
+    }
+
+    fn prefetch_for_write(&self, bytes: &[u8]) {
+        zcomp_core::host::prefetch_for_write(bytes);
     }
 }
 
@@ -122,26 +143,6 @@ pub fn evict(bytes: &[u8]) {
         }
         // SAFETY: a fence has no preconditions; it orders the flushes before what follows.
         unsafe { _mm_mfence() };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
-/// Starts fetching the cache lines under `bytes` for writing, as the pool does for the slot
-/// its next store of a class goes to. A no-op on architectures other than x86-64.
-pub fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let start = bytes.as_ptr() as usize;
-        let end = start + bytes.len();
-        let mut line = start & !63;
-        while line < end {
-            // SAFETY: a prefetch (SSE, which every x86-64 processor has) is a hint: it does not
-            // fault whatever the address and changes no data.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(line as *const i8) };
-            line += 64;
-        }
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = bytes;

@@ -7,24 +7,22 @@
 //! writeback policy serve two frontends: a swap frontend on the swap path (the job zswap does)
 //! and a block frontend (the job zram does).
 //!
-//! The core ([`pool`], [`entry`], [`page_source`]) uses only `core` and reaches the kernel through
-//! the [`page_source::PageSource`] trait, so the same files also build as a host crate for unit
-//! tests, property tests, fuzzing and benchmarks. Everything that touches kernel objects lives
-//! in the other modules.
+//! The core, in [`zcore`], uses only `core` and reaches the kernel through the
+//! [`PageSource`](zcore::page_source::PageSource) trait, so the same files also build as a host
+//! crate for unit tests, property tests, fuzzing and benchmarks. Everything that touches kernel
+//! objects lives in the other modules.
 //!
 //! Statistics are in `/sys/kernel/debug/zcomp/`.
 
-pub mod entry;
-pub mod kernel_pages;
-pub mod page_source;
-pub mod pool;
+pub mod pages;
 #[cfg(CONFIG_ZCOMP_KUNIT_TEST)]
 mod pool_kunit;
+pub mod zcore;
 
 use kernel::{c_str, debugfs, new_spinlock, prelude::*, sync::Arc, sync::SpinLock};
-use kernel_pages::KernelPages;
-use page_source::PAGE_SIZE;
-use pool::Pool;
+use pages::KernelPages;
+use zcore::page_source::PAGE_SIZE;
+use zcore::pool::{self, Pool};
 
 module! {
     type: Zcomp,
@@ -49,7 +47,7 @@ impl Engine {
 }
 
 struct Zcomp {
-    _debugfs: debugfs::Dir<Engine>,
+    _debugfs: debugfs::Dir,
 }
 
 impl kernel::Module for Zcomp {
@@ -61,17 +59,23 @@ impl kernel::Module for Zcomp {
             GFP_KERNEL,
         )?;
 
-        let mut dir = debugfs::Dir::new(c_str!("zcomp"), engine);
+        let mut dir = debugfs::Dir::new(c_str!("zcomp"), kernel::debugfs_file_ops!(THIS_MODULE));
         // Pages the pool holds, object data and metadata alike.
-        dir.add_u64(c_str!("pool_pages"), |e| e.pool_stats().pages_held)?;
+        dir.read_callback_file(c_str!("pool_pages"), engine.clone(), |e| {
+            e.pool_stats().pages_held
+        })?;
         // The same in bytes, as zswap's pool_total_size.
-        dir.add_u64(c_str!("pool_total_size"), |e| {
+        dir.read_callback_file(c_str!("pool_total_size"), engine.clone(), |e| {
             e.pool_stats().pages_held * PAGE_SIZE as u64
         })?;
         // Compressed objects stored.
-        dir.add_u64(c_str!("stored_objects"), |e| e.pool_stats().objects)?;
+        dir.read_callback_file(c_str!("stored_objects"), engine.clone(), |e| {
+            e.pool_stats().objects
+        })?;
         // Sum of the compressed objects' lengths.
-        dir.add_u64(c_str!("stored_bytes"), |e| e.pool_stats().bytes_stored)?;
+        dir.read_callback_file(c_str!("stored_bytes"), engine, |e| {
+            e.pool_stats().bytes_stored
+        })?;
 
         pr_info!("initialised, pool of {}-byte pages\n", PAGE_SIZE);
         Ok(Zcomp { _debugfs: dir })

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 use crate::entry::*;
+use crate::lru::*;
 use crate::page_source::PAGE_SIZE;
 use crate::pool::Handle;
 
@@ -156,4 +157,38 @@ fn lru_links_live_in_the_entry() {
         assert_eq!(e.lru_prev(), None);
         assert_eq!(e.lru_next(), None);
     }
+}
+
+/// An [`EntryTable`] other than a slice: a few entries at arbitrary indices.
+struct Sparse(Vec<(u32, Entry)>);
+
+impl EntryTable for Sparse {
+    fn entry_mut(&mut self, index: u32) -> Option<&mut Entry> {
+        self.0.iter_mut().find(|(i, _)| *i == index).map(|(_, e)| e)
+    }
+}
+
+#[test]
+fn lru_links_indices_up_to_the_largest() {
+    let mut t = Sparse(vec![
+        (0, stored(0)),
+        (MAX_LRU_INDEX, stored(1)),
+        (u32::MAX, stored(2)),
+    ]);
+    let mut lru = Lru::new();
+    lru.push_front(&mut t, 0).unwrap();
+    lru.push_front(&mut t, MAX_LRU_INDEX).unwrap();
+    // One beyond would encode as a zero link, which means none.
+    assert_eq!(
+        lru.push_front(&mut t, u32::MAX),
+        Err(EntryError::NotLinkable)
+    );
+    assert_eq!(
+        (lru.front(), lru.back(), lru.len()),
+        (Some(MAX_LRU_INDEX), Some(0), 2)
+    );
+    assert!(lru.contains(&mut t, MAX_LRU_INDEX) && !lru.contains(&mut t, u32::MAX));
+    assert_eq!(lru.pop_back(&mut t), Some(0));
+    assert_eq!(lru.pop_back(&mut t), Some(MAX_LRU_INDEX));
+    assert!(lru.is_empty());
 }

@@ -2,6 +2,7 @@
 
 //! Unit and property tests of the core.
 
+mod compact;
 mod entry;
 mod pool;
 mod prop;

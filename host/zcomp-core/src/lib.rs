@@ -2,9 +2,10 @@
 
 //! Host build of the zcomp core.
 //!
-//! The modules are the kernel's `mm/zcomp/` sources, included by path so that `crate::`
-//! references resolve exactly as in the kernel crate. The lint set mirrors the kernel's
-//! Rust flags so that the host build warns about what the kernel build would.
+//! The modules are the kernel's `mm/zcomp/zcore/` sources, included through the same root
+//! module (`zcore.rs`) as in the kernel crate, so the module list is written once. The lint
+//! set mirrors the kernel's Rust flags so that the host build warns about what the kernel
+//! build would.
 
 #![cfg_attr(not(test), no_std)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -24,14 +25,13 @@
 #[cfg(any(test, feature = "host-source"))]
 extern crate alloc;
 
-#[path = "../../../rust/mm/zcomp/page_source.rs"]
-pub mod page_source;
+/// The kernel's `mm/zcomp/`, of which only the core is built here.
+#[path = "../../../rust/mm/zcomp"]
+mod mm_zcomp {
+    pub(crate) mod zcore;
+}
 
-#[path = "../../../rust/mm/zcomp/pool.rs"]
-pub mod pool;
-
-#[path = "../../../rust/mm/zcomp/entry.rs"]
-pub mod entry;
+pub use mm_zcomp::zcore::*;
 
 #[cfg(any(test, feature = "host-source"))]
 pub mod host;

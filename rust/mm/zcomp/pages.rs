@@ -2,8 +2,7 @@
 
 //! The pool's pages in the kernel: order-0 pages from the page allocator.
 
-use crate::page_source::{PageSource, PAGE_SIZE};
-use core::ptr::NonNull;
+use crate::zcore::page_source::{OwnedPage, PageSource, PAGE_SIZE};
 use kernel::{page::Page, prelude::*};
 
 static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
@@ -16,16 +15,21 @@ static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
 pub struct KernelPages;
 
 impl PageSource for KernelPages {
-    fn alloc_page(&mut self) -> Option<NonNull<u8>> {
+    fn alloc_page(&mut self) -> Option<OwnedPage> {
         let page = Page::alloc_page(GFP_NOWAIT | __GFP_NOWARN).ok()?;
         // Without `__GFP_HIGHMEM` the page is always in the direct map; were it not, dropping
         // the returned `Page` frees it again.
-        page.into_direct_map().ok()
+        let addr = page.into_direct_map().ok()?;
+        // SAFETY: `addr` is the direct-map address of an order-0 page that `into_direct_map`
+        // handed over to us: `PAGE_SIZE` bytes, page-aligned, readable and writable, reached by
+        // nothing else. Its bytes are initialised as far as Rust is concerned, as for every
+        // page `kernel::page::Page` reads.
+        Some(unsafe { OwnedPage::from_raw(addr) })
     }
 
-    unsafe fn free_page(&mut self, page: NonNull<u8>) {
+    unsafe fn free_page(&mut self, page: OwnedPage) {
         // SAFETY: By the `PageSource` contract, `page` came from `alloc_page` above, that is from
-        // `Page::into_direct_map`, and has not been freed since.
-        drop(unsafe { Page::from_direct_map(page) });
+        // `Page::into_direct_map`, and the `OwnedPage` that owned it is gone.
+        drop(unsafe { Page::from_direct_map(page.into_raw()) });
     }
 }

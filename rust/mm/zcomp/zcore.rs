@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The core of zcomp: the parts with no kernel dependency.
+//!
+//! These modules use only `core` and reach the kernel through the
+//! [`page_source::PageSource`] trait, so the same files build in the kernel crate and, on a
+//! host, as the `zcomp-core` crate with unit tests, property tests, fuzzing and
+//! benchmarks. Everything that touches kernel objects (pages, locks, debugfs, KUnit) lives
+//! outside this folder.
+
+pub mod entry;
+pub mod lru;
+pub mod page_source;
+pub mod pool;
