@@ -503,9 +503,10 @@ enum Placement {
     /// the processor's prefetcher streams in ahead of the writes.
     Log,
     /// In a stream per size class, with a slot header and rounded up to the class size as
-    /// in the pool ([`CLASS_SPACING`] apart), with no prefetch, as the pool has none.
-    /// Consecutive stores write to different places, as in any allocator that segregates
-    /// objects by size (the pool, zsmalloc), so nothing streams their writes.
+    /// in the pool ([`CLASS_SPACING`] apart), the class's next slot prefetched after each
+    /// store as the pool prefetches it. Consecutive stores write to different places, as
+    /// in any allocator that segregates objects by size (the pool, zsmalloc), so nothing
+    /// streams their writes.
     ByClass,
 }
 
@@ -577,6 +578,7 @@ impl Copies<'_> {
             .ok_or("stream too short")?;
         let at = free.start;
         free.start += size;
+        let next = free.start..free.end.min(free.start + size);
         let slot = &mut self.buf[at..at + size];
         match self.placement {
             Placement::Log => slot.copy_from_slice(data),
@@ -584,6 +586,7 @@ impl Copies<'_> {
                 let (slot_header, payload) = slot.split_at_mut(SLOT_HEADER);
                 slot_header.copy_from_slice(&header);
                 payload[..data.len()].copy_from_slice(data);
+                zcomp_core::host::prefetch_for_write(&self.buf[next]);
             }
         }
         Ok(at)

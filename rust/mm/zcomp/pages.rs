@@ -3,7 +3,7 @@
 //! The pool's pages in the kernel: order-0 pages from the page allocator.
 
 use crate::zcore::page_source::{OwnedPage, PageSource, PAGE_SIZE};
-use kernel::{page::Page, prelude::*};
+use kernel::{page::Page, prefetch::prefetchw_range, prelude::*};
 
 static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
 
@@ -31,5 +31,9 @@ impl PageSource for KernelPages {
         // SAFETY: By the `PageSource` contract, `page` came from `alloc_page` above, that is from
         // `Page::into_direct_map`, and the `OwnedPage` that owned it is gone.
         drop(unsafe { Page::from_direct_map(page.into_raw()) });
+    }
+
+    fn prefetch_for_write(&self, bytes: &[u8]) {
+        prefetchw_range(bytes);
     }
 }
