@@ -2,17 +2,20 @@
 #
 #   make run                 build and boot the patched kernel, show zcomp at work
 #   make test                host tests, kernel build, boot, KUnit and kselftests
+#   make host-test           just the host tests of the core: the fast loop (scripts/host-test.sh)
 #   make guest-run SCRIPT=f  boot and run script f in the guest (KERNEL=stock for the base)
 #   make series              write the patch series to out/series/
 #   make check-series        build (CLIPPY=1) and boot every commit of the series
 #   make bench-pool          allocator density and speed on real memory (CORPUS=dir)
 #   make kernel              just build (KERNEL=zcomp|stock)
+#   make refresh-patches     write kernel-file edits committed in linux/ back into patches/
 
 KERNEL ?= zcomp
 SCRIPT ?=
 CORPUS ?=
 
-.PHONY: all setup tree kernel run test guest-run series check-series bench-pool clean
+.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool \
+	refresh-patches clean
 all: test
 
 setup:
@@ -30,6 +33,9 @@ run: kernel
 test:
 	@bash scripts/test.sh
 
+host-test:
+	@bash scripts/host-test.sh
+
 guest-run: kernel
 	@test -n "$(SCRIPT)" || { echo "usage: make guest-run SCRIPT=path [KERNEL=zcomp|stock]" >&2; exit 2; }
 	@bash qemu/guest-run.sh -k $(KERNEL) $(SCRIPT)
@@ -42,6 +48,9 @@ check-series: setup
 
 bench-pool:
 	@CORPUS="$(CORPUS)" bash scripts/bench-pool.sh
+
+refresh-patches:
+	@bash scripts/refresh-patches.sh
 
 clean:
 	rm -rf out target
