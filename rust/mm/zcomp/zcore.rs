@@ -9,6 +9,8 @@
 //! outside this folder.
 
 pub mod entry;
+pub mod index;
 pub mod lru;
+mod page_array;
 pub mod page_source;
 pub mod pool;

@@ -30,8 +30,13 @@ fuzz_target!(|data: &[u8]| {
         2 => EntryState::Stored {
             handle,
             len: (v % 4096) as u16,
+            pool: (w >> 32) as u8,
+            algo: (w >> 40) as u8 % 9,
         },
-        3 => EntryState::Raw { handle },
+        3 => EntryState::Raw {
+            handle,
+            pool: (w >> 32) as u8,
+        },
         _ => EntryState::WrittenBack {
             slot: v >> 20,
             len: (w % 4097) as u16,

@@ -18,12 +18,23 @@ fn states_round_trip() {
         EntryState::Stored {
             handle: h(1),
             len: 1,
+            pool: 0,
+            algo: 0,
         },
         EntryState::Stored {
             handle: h(u32::MAX),
             len: (PAGE_SIZE - 1) as u16,
+            pool: u8::MAX,
+            algo: NR_ALGOS - 1,
         },
-        EntryState::Raw { handle: h(77) },
+        EntryState::Raw {
+            handle: h(77),
+            pool: 0,
+        },
+        EntryState::Raw {
+            handle: h(78),
+            pool: u8::MAX,
+        },
         EntryState::WrittenBack { slot: 0, len: 4096 },
         EntryState::WrittenBack {
             slot: MAX_WB_SLOT,
@@ -46,16 +57,29 @@ fn rejects_out_of_range() {
     assert_eq!(
         Entry::new(EntryState::Stored {
             handle: h(1),
-            len: 0
+            len: 0,
+            pool: 0,
+            algo: 0,
         }),
         Err(EntryError::BadLength)
     );
     assert_eq!(
         Entry::new(EntryState::Stored {
             handle: h(1),
-            len: 4096
+            len: 4096,
+            pool: 0,
+            algo: 0,
         }),
         Err(EntryError::BadLength)
+    );
+    assert_eq!(
+        Entry::new(EntryState::Stored {
+            handle: h(1),
+            len: 100,
+            pool: 0,
+            algo: NR_ALGOS,
+        }),
+        Err(EntryError::BadAlgo)
     );
     assert_eq!(
         Entry::new(EntryState::WrittenBack {
@@ -69,6 +93,14 @@ fn rejects_out_of_range() {
     assert_eq!(Entry::from_bytes(&bad), Err(EntryError::Corrupt));
     bad[0] = 2; // Stored with a zero handle and length.
     assert_eq!(Entry::from_bytes(&bad), Err(EntryError::Corrupt));
+    let mut raw = Entry::new(EntryState::Raw {
+        handle: h(5),
+        pool: 3,
+    })
+    .unwrap()
+    .to_bytes();
+    raw[3] |= 0x20; // Raw naming a compressor.
+    assert_eq!(Entry::from_bytes(&raw), Err(EntryError::Corrupt));
 }
 
 #[test]
@@ -76,6 +108,8 @@ fn flags_do_not_disturb_state() {
     let s = EntryState::Stored {
         handle: h(9),
         len: 1000,
+        pool: 1,
+        algo: 2,
     };
     let mut e = Entry::new(s).unwrap();
     e.set_flags(flags::ALL);
@@ -89,9 +123,12 @@ fn flags_do_not_disturb_state() {
     assert_eq!(empty, Entry::EMPTY);
     assert_eq!(e.pool_len(), 1000);
     assert_eq!(
-        Entry::new(EntryState::Raw { handle: h(1) })
-            .unwrap()
-            .pool_len(),
+        Entry::new(EntryState::Raw {
+            handle: h(1),
+            pool: 0
+        })
+        .unwrap()
+        .pool_len(),
         PAGE_SIZE
     );
 }
@@ -100,6 +137,8 @@ fn stored(i: u32) -> Entry {
     Entry::new(EntryState::Stored {
         handle: h(i + 1),
         len: 10,
+        pool: 0,
+        algo: 0,
     })
     .unwrap()
 }

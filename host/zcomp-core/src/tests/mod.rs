@@ -4,6 +4,7 @@
 
 mod compact;
 mod entry;
+mod index;
 mod pool;
 mod prop;
 

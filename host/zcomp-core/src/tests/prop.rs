@@ -215,8 +215,13 @@ proptest! {
                     }
                     let h = Handle::from_raw(i + 1).unwrap();
                     let s = match k {
-                        0 => EntryState::Stored { handle: h, len: 100 },
-                        1 => EntryState::Raw { handle: h },
+                        0 => EntryState::Stored {
+                            handle: h,
+                            len: 100,
+                            pool: 0,
+                            algo: 0,
+                        },
+                        1 => EntryState::Raw { handle: h, pool: 0 },
                         2 => EntryState::SameFilled(i as u64),
                         _ => EntryState::WrittenBack { slot: i as u64, len: 4096 },
                     };

@@ -7,16 +7,19 @@
 //! the page's data is, with no allocation:
 //!
 //! ```text
-//!              word a (u64)                                  word b (u64)
-//!              63      32 31    21 20     8 7     3 2   0
-//!             +----------+--------+--------+-------+-----+  +----------+----------+
-//! Stored      | handle   | 0      | len    | flags | tag |  | next + 1 | prev + 1 |
-//! Raw         | handle   | 0               | flags | tag |  | next + 1 | prev + 1 |
-//! SameFilled  | 0                          | flags | tag |  | fill value (u64)    |
-//! WrittenBack | device slot (43)  | len    | flags | tag |  | 0                   |
-//! Empty       | 0                                  | 0   |  | 0                   |
-//!             +----------+--------+--------+-------+-----+  +----------+----------+
+//!              word a (u64)                                            word b (u64)
+//!              63      32 31  29 28    21 20     8 7     3 2   0
+//!             +----------+------+--------+--------+-------+-----+  +----------+----------+
+//! Stored      | handle   | algo | pool   | len    | flags | tag |  | next + 1 | prev + 1 |
+//! Raw         | handle   | 0    | pool   | 0      | flags | tag |  | next + 1 | prev + 1 |
+//! SameFilled  | 0                                 | flags | tag |  | fill value (u64)    |
+//! WrittenBack | device slot (43)           | len    | flags | tag |  | 0                   |
+//! Empty       | 0                                         | 0   |  | 0                   |
+//!             +----------+------+--------+--------+-------+-----+  +----------+----------+
 //! ```
+//!
+//! `pool` says which of the engine's pools holds the data, and `algo` which of its
+//! compressors compressed it, so that entries stay readable after the compressor changes.
 //!
 //! Only entries whose data is in the pool (Stored and Raw) are on the LRU, so the second
 //! word holds their LRU links; a same-filled page uses it for its fill value instead, and
@@ -56,6 +59,13 @@ const LEN_SHIFT: u32 = 8;
 const LEN_MASK: u64 = 0x1fff;
 const HANDLE_SHIFT: u32 = 32;
 const WB_SLOT_SHIFT: u32 = 21;
+const POOL_SHIFT: u32 = 21;
+const POOL_MASK: u64 = 0xff;
+const ALGO_SHIFT: u32 = 29;
+const ALGO_MASK: u64 = 0x7;
+
+/// Number of compressors an entry can name: `algo` is below it.
+pub const NR_ALGOS: u8 = 8;
 
 /// Largest device slot a written-back entry can record (43 bits).
 pub const MAX_WB_SLOT: u64 = (1 << (64 - WB_SLOT_SHIFT)) - 1;
@@ -67,17 +77,24 @@ pub enum EntryState {
     Empty,
     /// Every 64-bit word of the page equals `value`; nothing is in the pool.
     SameFilled(u64),
-    /// Compressed to `len` bytes (1 to `PAGE_SIZE - 1`), stored in the pool under `handle`.
+    /// Compressed to `len` bytes (1 to `PAGE_SIZE - 1`) by compressor `algo`, stored in
+    /// pool `pool` under `handle`.
     Stored {
         /// Pool handle of the compressed bytes.
         handle: Handle,
         /// Compressed length.
         len: u16,
+        /// Which of the engine's pools holds the bytes.
+        pool: u8,
+        /// Which of the engine's compressors compressed them, below [`NR_ALGOS`].
+        algo: u8,
     },
-    /// Incompressible, stored as is (`PAGE_SIZE` bytes) in the pool under `handle`.
+    /// Incompressible, stored as is (`PAGE_SIZE` bytes) in pool `pool` under `handle`.
     Raw {
         /// Pool handle of the page's bytes.
         handle: Handle,
+        /// Which of the engine's pools holds the bytes.
+        pool: u8,
     },
     /// Written to the backing device at `slot` (in pages); `len` bytes were written:
     /// `PAGE_SIZE` for the plain page, less for a compressed writeback.
@@ -96,6 +113,8 @@ pub enum EntryError {
     BadLength,
     /// A device slot is above [`MAX_WB_SLOT`].
     BadSlot,
+    /// A compressor number is not below [`NR_ALGOS`].
+    BadAlgo,
     /// The bytes do not encode an entry.
     Corrupt,
     /// The entry index is out of range or the entry is not in a state that goes on the LRU.
@@ -125,24 +144,48 @@ impl Entry {
     /// The empty entry (all zero bytes).
     pub const EMPTY: Entry = Entry { a: 0, b: 0 };
 
+    /// The entry of a page whose every 64-bit word is `value`.
+    pub const fn same_filled(value: u64) -> Entry {
+        // INVARIANT: the SameFilled encoding has no field to range-check.
+        Entry {
+            a: TAG_SAME,
+            b: value,
+        }
+    }
+
     /// Encodes `state` with no flags and no LRU links.
     pub fn new(state: EntryState) -> Result<Entry, EntryError> {
         // INVARIANT: each arm checks the ranges the encoding needs.
         let (a, b) = match state {
             EntryState::Empty => (0, 0),
-            EntryState::SameFilled(v) => (TAG_SAME, v),
-            EntryState::Stored { handle, len } => {
+            EntryState::SameFilled(v) => return Ok(Self::same_filled(v)),
+            EntryState::Stored {
+                handle,
+                len,
+                pool,
+                algo,
+            } => {
                 if len == 0 || len as usize >= PAGE_SIZE {
                     return Err(EntryError::BadLength);
+                }
+                if algo >= NR_ALGOS {
+                    return Err(EntryError::BadAlgo);
                 }
                 (
                     TAG_STORED
                         | ((len as u64) << LEN_SHIFT)
+                        | ((pool as u64) << POOL_SHIFT)
+                        | ((algo as u64) << ALGO_SHIFT)
                         | ((handle.to_raw() as u64) << HANDLE_SHIFT),
                     0,
                 )
             }
-            EntryState::Raw { handle } => (TAG_RAW | ((handle.to_raw() as u64) << HANDLE_SHIFT), 0),
+            EntryState::Raw { handle, pool } => (
+                TAG_RAW
+                    | ((pool as u64) << POOL_SHIFT)
+                    | ((handle.to_raw() as u64) << HANDLE_SHIFT),
+                0,
+            ),
             EntryState::WrittenBack { slot, len } => {
                 if len == 0 || len as usize > PAGE_SIZE {
                     return Err(EntryError::BadLength);
@@ -163,10 +206,17 @@ impl Entry {
     pub fn state(&self) -> EntryState {
         let len = ((self.a >> LEN_SHIFT) & LEN_MASK) as u16;
         let handle = Handle::from_raw((self.a >> HANDLE_SHIFT) as u32);
+        let pool = ((self.a >> POOL_SHIFT) & POOL_MASK) as u8;
+        let algo = ((self.a >> ALGO_SHIFT) & ALGO_MASK) as u8;
         match (self.a & TAG_MASK, handle) {
             (TAG_SAME, _) => EntryState::SameFilled(self.b),
-            (TAG_STORED, Some(handle)) => EntryState::Stored { handle, len },
-            (TAG_RAW, Some(handle)) => EntryState::Raw { handle },
+            (TAG_STORED, Some(handle)) => EntryState::Stored {
+                handle,
+                len,
+                pool,
+                algo,
+            },
+            (TAG_RAW, Some(handle)) => EntryState::Raw { handle, pool },
             (TAG_WB, _) => EntryState::WrittenBack {
                 slot: self.a >> WB_SLOT_SHIFT,
                 len,
@@ -183,7 +233,7 @@ impl Entry {
     /// The pool handle of a Stored or Raw entry.
     pub fn handle(&self) -> Option<Handle> {
         match self.state() {
-            EntryState::Stored { handle, .. } | EntryState::Raw { handle } => Some(handle),
+            EntryState::Stored { handle, .. } | EntryState::Raw { handle, .. } => Some(handle),
             _ => None,
         }
     }
@@ -245,12 +295,12 @@ impl Entry {
         let (a, b) = (u64::from_le_bytes(lo), u64::from_le_bytes(hi));
         let payload = a >> LEN_SHIFT;
         let len = (payload & LEN_MASK) as usize;
-        let mid = (a >> 21) & 0x7ff;
+        let algo = (a >> ALGO_SHIFT) & ALGO_MASK;
         let ok = match a & TAG_MASK {
             TAG_EMPTY => a == 0 && b == 0,
             TAG_SAME => payload == 0,
-            TAG_STORED => len != 0 && len < PAGE_SIZE && mid == 0 && a >> HANDLE_SHIFT != 0,
-            TAG_RAW => len == 0 && mid == 0 && a >> HANDLE_SHIFT != 0,
+            TAG_STORED => len != 0 && len < PAGE_SIZE && a >> HANDLE_SHIFT != 0,
+            TAG_RAW => len == 0 && algo == 0 && a >> HANDLE_SHIFT != 0,
             TAG_WB => len != 0 && len <= PAGE_SIZE && b == 0,
             _ => false,
         };

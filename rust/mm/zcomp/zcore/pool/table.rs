@@ -8,81 +8,22 @@
 //! first time an entry in them is used and kept until the table is released, so a table
 //! costs pages in proportion to the highest index it was asked for, not to its reach.
 
-use core::marker::PhantomData;
-use core::mem::{align_of, size_of};
-
-use super::super::page_source::{OwnedPage, PageSource, PAGE_SIZE};
+use super::super::page_array::PageArray;
+use super::super::page_source::PageSource;
 use super::pages::Pages;
 use super::Error;
 
 /// Number of root pointers kept in a [`Table`] itself.
 const TABLE_ROOT: usize = 64;
 
-/// A page holding an array of `T`.
-///
-/// Turning it back into a page ([`Leaf::into_page`]) forgets the entries without dropping
-/// them.
-///
-/// # Invariants
-///
-/// The page holds [`Leaf::LEN`] initialised values of `T`, one after the other from its first
-/// byte.
-struct Leaf<T> {
-    page: OwnedPage,
-    _entries: PhantomData<T>,
-}
-
-impl<T: Default> Leaf<T> {
-    /// Entries in a page.
-    const LEN: usize = PAGE_SIZE / size_of::<T>();
-
-    /// Entries fit a page and the page's alignment suits them.
-    const FITS: () = assert!(
-        size_of::<T>() > 0 && size_of::<T>() <= PAGE_SIZE && PAGE_SIZE % align_of::<T>() == 0
-    );
-
-    /// Fills `page` with default entries.
-    fn new(mut page: OwnedPage) -> Self {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::FITS;
-        let base = page.bytes_mut().as_mut_ptr().cast::<T>();
-        for i in 0..Self::LEN {
-            // SAFETY: `base` is page-aligned, hence aligned for `T` (`FITS`), and entry `i` of
-            // `LEN` lies inside the page, which `page` owns exclusively.
-            unsafe { base.add(i).write(T::default()) };
-        }
-        // INVARIANT: every entry was just initialised.
-        Self {
-            page,
-            _entries: PhantomData,
-        }
-    }
-
-    fn entries(&self) -> &[T] {
-        // SAFETY: by the type invariant the page holds `LEN` initialised, suitably aligned
-        // values of `T`; `&self` keeps them from being written.
-        unsafe { core::slice::from_raw_parts(self.page.bytes().as_ptr().cast::<T>(), Self::LEN) }
-    }
-
-    fn entries_mut(&mut self) -> &mut [T] {
-        let base = self.page.bytes_mut().as_mut_ptr().cast::<T>();
-        // SAFETY: as in `entries`; `&mut self` makes the access exclusive.
-        unsafe { core::slice::from_raw_parts_mut(base, Self::LEN) }
-    }
-
-    fn into_page(self) -> OwnedPage {
-        self.page
-    }
-}
-
 /// A lazily populated array of `T`, indexed from 0, whose entries start as `T::default()`.
 pub(super) struct Table<T> {
-    root: [Option<Leaf<Option<Leaf<T>>>>; TABLE_ROOT],
+    root: [Option<PageArray<Option<PageArray<T>>>>; TABLE_ROOT],
 }
 
 impl<T> Table<T> {
     /// An empty root pointer.
-    const NO_PAGE: Option<Leaf<Option<Leaf<T>>>> = None;
+    const NO_PAGE: Option<PageArray<Option<PageArray<T>>>> = None;
 
     /// A table with no pages.
     pub(super) const fn new() -> Self {
@@ -94,10 +35,10 @@ impl<T> Table<T> {
 
 impl<T: Default> Table<T> {
     /// Entries in one leaf page.
-    pub(super) const PER_PAGE: usize = Leaf::<T>::LEN;
+    pub(super) const PER_PAGE: usize = PageArray::<T>::LEN;
 
     /// Leaf pointers in one pointer page.
-    const LEAVES: usize = Leaf::<Option<Leaf<T>>>::LEN;
+    const LEAVES: usize = PageArray::<Option<PageArray<T>>>::LEN;
 
     /// Number of entries the table can reach.
     pub(super) const REACH: usize = TABLE_ROOT * Self::LEAVES * Self::PER_PAGE;
@@ -141,14 +82,14 @@ impl<T: Default> Table<T> {
         let (r, m, e) = Self::split(idx);
         let mid = self.root.get_mut(r).ok_or(Error::Full)?;
         if mid.is_none() {
-            *mid = Some(Leaf::new(pages.alloc_meta()?));
+            *mid = Some(PageArray::new(pages.alloc_meta()?));
         }
         let leaf = mid
             .as_mut()
             .and_then(|mid| mid.entries_mut().get_mut(m))
             .ok_or(Error::Full)?;
         if leaf.is_none() {
-            *leaf = Some(Leaf::new(pages.alloc_meta()?));
+            *leaf = Some(PageArray::new(pages.alloc_meta()?));
         }
         leaf.as_mut()
             .and_then(|leaf| leaf.entries_mut().get_mut(e))
