@@ -1,6 +1,8 @@
 #!/bin/bash
-# Run the installed kselftests (out/kselftest) inside the guest.
+# Run the installed kselftests (out/kselftest) inside the guest. The swap
+# tests use the spare disk as their swap device.
 set -u
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+export ZCOMP_SWAP_DEV=${ZCOMP_SPARE_DISK:-}
 cd "$ZCOMP_ROOT/out/kselftest" || exit 1
 ./run_kselftest.sh "$@"

@@ -1,18 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The pool's pages in the kernel: order-0 pages from the page allocator.
+//! The engine's pages in the kernel: order-0 pages from the page allocator.
 
 use crate::zcore::page_source::{OwnedPage, PageSource, PAGE_SIZE};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{page::Page, prefetch::prefetchw_range, prelude::*};
 
 static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
 
-/// Pages taken from the page allocator without sleeping or warning.
+/// Pages taken from the page allocator without sleeping or warning, counted in `held`.
 ///
-/// The pool runs under a spinlock on the swap-out path, where the allocator may be short of
-/// memory: a failed allocation is an ordinary outcome (the page is rejected and goes to the
-/// next tier), not something to warn or retry about.
-pub struct KernelPages;
+/// The engine takes pages under spinlocks on the swap-out path, where the allocator may be
+/// short of memory: a failed allocation is an ordinary outcome (the page is rejected and
+/// goes to the next tier), not something to warn or retry about. Every page a
+/// `KernelPages` hands out is one `held` counts, and any `KernelPages` may give it back:
+/// they differ only in what they count.
+pub struct KernelPages {
+    held: &'static AtomicUsize,
+}
+
+impl KernelPages {
+    /// A source whose pages are counted in `held`.
+    pub const fn new(held: &'static AtomicUsize) -> Self {
+        Self { held }
+    }
+}
 
 impl PageSource for KernelPages {
     fn alloc_page(&mut self) -> Option<OwnedPage> {
@@ -20,6 +32,7 @@ impl PageSource for KernelPages {
         // Without `__GFP_HIGHMEM` the page is always in the direct map; were it not, dropping
         // the returned `Page` frees it again.
         let addr = page.into_direct_map().ok()?;
+        self.held.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `addr` is the direct-map address of an order-0 page that `into_direct_map`
         // handed over to us: `PAGE_SIZE` bytes, page-aligned, readable and writable, reached by
         // nothing else. Its bytes are initialised as far as Rust is concerned, as for every
@@ -28,6 +41,7 @@ impl PageSource for KernelPages {
     }
 
     unsafe fn free_page(&mut self, page: OwnedPage) {
+        self.held.fetch_sub(1, Ordering::Relaxed);
         // SAFETY: By the `PageSource` contract, `page` came from `alloc_page` above, that is from
         // `Page::into_direct_map`, and the `OwnedPage` that owned it is gone.
         drop(unsafe { Page::from_direct_map(page.into_raw()) });

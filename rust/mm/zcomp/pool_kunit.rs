@@ -10,6 +10,7 @@
 use crate::pages::KernelPages;
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::pool::{Handle, Pool, MAX_SMALL_OBJECT};
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{
     bindings, c_str,
     kunit::{kunit_case, kunit_case_null},
@@ -108,13 +109,19 @@ fn all_intact(pool: &SpinLock<Pool<KernelPages>>, stored: &Stored, buf: &mut [u8
     })
 }
 
+/// Pages the suite's pools hold.
+static KUNIT_PAGES: AtomicUsize = AtomicUsize::new(0);
+
 /// A pool behind a spinlock, as the engine keeps it.
 type LockedPool = Pin<KBox<SpinLock<Pool<KernelPages>>>>;
 
 /// A pool holding `PER_LENGTH` objects of every length in `LENGTHS`, and a page-sized buffer.
 fn filled_pool() -> Result<(LockedPool, KVec<u8>, Stored)> {
     let pool = KBox::pin_init(
-        new_spinlock!(Pool::new(KernelPages), "zcomp_kunit_pool"),
+        new_spinlock!(
+            Pool::new(KernelPages::new(&KUNIT_PAGES)),
+            "zcomp_kunit_pool"
+        ),
         GFP_KERNEL,
     )?;
     let mut buf = KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?;
@@ -136,6 +143,8 @@ extern "C" fn store_read_free(_test: *mut bindings::kunit) {
     // Dense enough to matter, and no page unaccounted for.
     check!(stats.pages_held * (PAGE_SIZE as u64) >= stats.bytes_stored);
     check!(stats.data_pages + stats.meta_pages == stats.pages_held);
+    // The page source counts what the pool holds.
+    check!(KUNIT_PAGES.load(Ordering::Relaxed) as u64 == stats.pages_held);
     check!(all_intact(&pool, &stored, &mut buf));
     check!(consistent(&pool));
 

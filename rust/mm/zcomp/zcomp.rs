@@ -10,19 +10,31 @@
 //! The core, in [`zcore`], uses only `core` and reaches the kernel through the
 //! [`PageSource`](zcore::page_source::PageSource) trait, so the same files also build as a host
 //! crate for unit tests, property tests, fuzzing and benchmarks. Everything that touches kernel
-//! objects lives in the other modules.
+//! objects lives in the other modules:
 //!
-//! Statistics are in `/sys/kernel/debug/zcomp/`.
+//! | file | what |
+//! |---|---|
+//! | `engine.rs` | pages in, entries out: same-filled pages, compression, the pools, the limit |
+//! | `compressors.rs` | the compression algorithms and their per-CPU streams |
+//! | `swap.rs` | the swap frontend: zswap's interface, over an index per swap device |
+//! | `swap_params.c`, `glue.rs` | zswap's parameters, kept in C, and their Rust side |
+//! | `pages.rs`, `stats.rs` | the page allocator as a page source; the counters |
+//!
+//! Statistics are in `/sys/kernel/debug/zcomp/`, and zswap's in `/sys/kernel/debug/zswap/`.
 
+mod compressors;
+mod engine;
+mod glue;
 pub mod pages;
 #[cfg(CONFIG_ZCOMP_KUNIT_TEST)]
 mod pool_kunit;
+mod stats;
+mod swap;
 pub mod zcore;
 
-use kernel::{c_str, debugfs, new_spinlock, prelude::*, sync::Arc, sync::SpinLock};
-use pages::KernelPages;
+use engine::Engine;
+use kernel::{c_str, debugfs, prelude::*};
 use zcore::page_source::PAGE_SIZE;
-use zcore::pool::{self, Pool};
 
 module! {
     type: Zcomp,
@@ -32,52 +44,104 @@ module! {
     license: "GPL",
 }
 
-/// The state that every frontend shares.
-#[pin_data]
-pub struct Engine {
-    /// The compressed objects of every frontend.
-    #[pin]
-    pool: SpinLock<Pool<KernelPages>>,
-}
-
-impl Engine {
-    fn pool_stats(&self) -> pool::PoolStats {
-        self.pool.lock().stats()
-    }
-}
-
 struct Zcomp {
-    _debugfs: debugfs::Dir,
+    _zcomp_dir: debugfs::Dir,
+    _zswap_dir: debugfs::Dir,
+}
+
+/// A read-only debugfs file of `dir` showing `read(engine)`.
+macro_rules! file {
+    ($dir:expr, $engine:expr, $name:literal, $read:expr) => {
+        $dir.read_callback_file(c_str!($name), $engine, $read)?
+    };
+}
+
+/// zcomp's own statistics, in `/sys/kernel/debug/zcomp/`.
+fn zcomp_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
+    let mut dir = debugfs::Dir::new(c_str!("zcomp"), kernel::debugfs_file_ops!(THIS_MODULE));
+    // Pages the pools hold, object data and metadata alike.
+    file!(dir, engine, "pool_pages", |e| e.pool_stats().pages_held);
+    // The same in bytes, as zswap's pool_total_size.
+    file!(dir, engine, "pool_total_size", |e| e
+        .pool_stats()
+        .pages_held
+        * PAGE_SIZE as u64);
+    // Pages of pool metadata: handle tables, span descriptors, list heads.
+    file!(dir, engine, "pool_meta_pages", |e| e
+        .pool_stats()
+        .meta_pages);
+    // Compressed objects stored, raw pages included.
+    file!(dir, engine, "stored_objects", |e| e.pool_stats().objects);
+    // Sum of the objects' lengths.
+    file!(dir, engine, "stored_bytes", |e| e.pool_stats().bytes_stored);
+    // Pages held as a repeated word in their entry, with no pool memory.
+    file!(dir, engine, "same_filled_pages", |e| e
+        .stats
+        .same_filled_pages
+        .get());
+    // Incompressible pages held as they are.
+    file!(dir, engine, "raw_pages", |e| e.stats.raw_pages.get());
+    // Pages the swap devices' indexes hold.
+    file!(dir, engine, "swap_index_pages", |_| swap::INDEX_PAGES
+        .load(core::sync::atomic::Ordering::Relaxed)
+        as u64);
+    // Stores refused because the memory cgroup was at memory.zswap.max.
+    file!(dir, engine, "reject_cgroup_limit", |e| e
+        .stats
+        .reject_cgroup_limit
+        .get());
+    // Number of pools, each with its own lock.
+    file!(dir, engine, "pools", |e| e.nr_pools() as u64);
+    Ok(dir)
+}
+
+/// zswap's statistics, in `/sys/kernel/debug/zswap/`, with its names and meanings.
+fn zswap_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
+    let mut dir = debugfs::Dir::new(c_str!("zswap"), kernel::debugfs_file_ops!(THIS_MODULE));
+    file!(dir, engine, "pool_limit_hit", |e| e
+        .stats
+        .pool_limit_hit
+        .get());
+    // zcomp writes nothing back yet, so no store waits on reclaim.
+    file!(dir, engine, "reject_reclaim_fail", |_| 0);
+    file!(dir, engine, "reject_alloc_fail", |e| e
+        .stats
+        .reject_alloc_fail
+        .get());
+    file!(dir, engine, "reject_kmemcache_fail", |e| e
+        .stats
+        .reject_kmemcache_fail
+        .get());
+    file!(dir, engine, "reject_compress_fail", |e| e
+        .stats
+        .reject_compress_fail
+        .get());
+    // zcomp stores incompressible pages as they are instead of rejecting them.
+    file!(dir, engine, "reject_compress_poor", |_| 0);
+    file!(dir, engine, "written_back_pages", |_| 0);
+    file!(dir, engine, "pool_total_size", |e| e
+        .pool_stats()
+        .pages_held
+        * PAGE_SIZE as u64);
+    file!(dir, engine, "stored_pages", |_| glue::stored_pages());
+    Ok(dir)
 }
 
 impl kernel::Module for Zcomp {
     fn init(_module: &'static ThisModule) -> Result<Self> {
-        let engine = Arc::pin_init(
-            pin_init!(Engine {
-                pool <- new_spinlock!(Pool::new(KernelPages), "zcomp_pool"),
-            }),
-            GFP_KERNEL,
-        )?;
-
-        let mut dir = debugfs::Dir::new(c_str!("zcomp"), kernel::debugfs_file_ops!(THIS_MODULE));
-        // Pages the pool holds, object data and metadata alike.
-        dir.read_callback_file(c_str!("pool_pages"), engine.clone(), |e| {
-            e.pool_stats().pages_held
-        })?;
-        // The same in bytes, as zswap's pool_total_size.
-        dir.read_callback_file(c_str!("pool_total_size"), engine.clone(), |e| {
-            e.pool_stats().pages_held * PAGE_SIZE as u64
-        })?;
-        // Compressed objects stored.
-        dir.read_callback_file(c_str!("stored_objects"), engine.clone(), |e| {
-            e.pool_stats().objects
-        })?;
-        // Sum of the compressed objects' lengths.
-        dir.read_callback_file(c_str!("stored_bytes"), engine, |e| {
-            e.pool_stats().bytes_stored
-        })?;
-
-        pr_info!("initialised, pool of {}-byte pages\n", PAGE_SIZE);
-        Ok(Zcomp { _debugfs: dir })
+        // The engine serves the swap path until the kernel stops: it is never freed.
+        let engine: &'static Engine = KBox::leak(KBox::new(Engine::new()?, GFP_KERNEL)?);
+        let zcomp_dir = zcomp_debugfs(engine)?;
+        let zswap_dir = zswap_debugfs(engine)?;
+        swap::publish(engine);
+        pr_info!(
+            "initialised, {} pools of {}-byte pages\n",
+            engine.nr_pools(),
+            PAGE_SIZE
+        );
+        Ok(Zcomp {
+            _zcomp_dir: zcomp_dir,
+            _zswap_dir: zswap_dir,
+        })
     }
 }

@@ -1,0 +1,245 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The engine both frontends share: pages in, entries out, and back.
+//!
+//! A frontend hands the engine a page and gets an [`Entry`] that says where the page went: a
+//! same-filled page is recorded in the entry itself, a compressible one is compressed into
+//! a pool, an incompressible one is copied into a pool as is. The frontend keeps the entry
+//! in its index, and later hands it back to load the page or to release what it holds.
+//!
+//! The engine keeps several pools, each behind its own spinlock, and a store goes to the
+//! pool of the CPU it runs on: stores on different CPUs proceed in parallel, and a pool's
+//! lock is held only to copy an object in or out. Compression and decompression run
+//! outside every spinlock, in the compressor layer's per-CPU streams.
+
+use crate::compressors::Compressors;
+use crate::pages::KernelPages;
+use crate::stats::Stats;
+use crate::zcore::entry::{Entry, EntryState};
+use crate::zcore::page_source::PAGE_SIZE;
+use crate::zcore::pool::{self, Handle, Pool, MAX_SMALL_OBJECT};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use kernel::{cpu, new_spinlock, prelude::*, sync::SpinLock};
+
+/// At most this many pools: one per CPU id on smaller systems, shared by several CPUs on
+/// larger ones.
+const MAX_POOLS: usize = 16;
+
+/// Pages the pools hold, data and metadata.
+pub(crate) static POOL_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Why a store failed; each is counted in [`Stats`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum StoreError {
+    /// The pools are at their limit.
+    PoolLimit,
+    /// The compressor failed.
+    Compress,
+    /// A pool could not get a page.
+    Alloc,
+}
+
+/// The memory limit of the pools, with hysteresis: once the limit is hit, stores are refused
+/// until the pools shrink to the accept threshold.
+pub(crate) struct Limit {
+    full: AtomicBool,
+}
+
+impl Limit {
+    /// Whether a store must be refused, given the pools' limit and accept threshold in pages.
+    /// Counts a refusal at the limit itself as [`Stats::pool_limit_hit`].
+    fn refuses(&self, max_pages: usize, accept_pages: usize, stats: &Stats) -> bool {
+        let cur = POOL_PAGES.load(Ordering::Relaxed);
+        if cur >= max_pages {
+            stats.pool_limit_hit.inc();
+            self.full.store(true, Ordering::Relaxed);
+        } else if self.full.load(Ordering::Relaxed) && cur <= accept_pages {
+            self.full.store(false, Ordering::Relaxed);
+        }
+        self.full.load(Ordering::Relaxed)
+    }
+}
+
+/// The shared engine.
+pub(crate) struct Engine {
+    pools: KVec<Pin<KBox<SpinLock<Pool<KernelPages>>>>>,
+    /// The compression algorithms.
+    pub(crate) compressors: Compressors,
+    /// Event and state counters.
+    pub(crate) stats: Stats,
+    limit: Limit,
+}
+
+/// Whether every 64-bit word of `page` is the same, and which.
+fn same_filled(page: &[u8; PAGE_SIZE]) -> Option<u64> {
+    let mut words = page
+        .chunks_exact(8)
+        .map(|w| u64::from_ne_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]));
+    let first = words.next()?;
+    words.all(|w| w == first).then_some(first)
+}
+
+impl Engine {
+    /// An engine with empty pools and no compressor selected.
+    pub(crate) fn new() -> Result<Self> {
+        let nr = (cpu::nr_cpu_ids() as usize).clamp(1, MAX_POOLS);
+        let mut pools = KVec::with_capacity(nr, GFP_KERNEL)?;
+        for _ in 0..nr {
+            pools.push(
+                KBox::pin_init(
+                    new_spinlock!(Pool::new(KernelPages::new(&POOL_PAGES)), "zcomp_pool"),
+                    GFP_KERNEL,
+                )?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self {
+            pools,
+            compressors: Compressors::new()?,
+            stats: Stats::default(),
+            limit: Limit {
+                full: AtomicBool::new(false),
+            },
+        })
+    }
+
+    /// Stores a page and returns its entry, unless the pools are at `max_pages` (or, once
+    /// they were, above `accept_pages`). May sleep.
+    pub(crate) fn store(
+        &self,
+        page: &[u8; PAGE_SIZE],
+        max_pages: usize,
+        accept_pages: usize,
+    ) -> Result<Entry, StoreError> {
+        if let Some(value) = same_filled(page) {
+            self.stats.same_filled_pages.inc();
+            return Ok(Entry::same_filled(value));
+        }
+        if self.limit.refuses(max_pages, accept_pages, &self.stats) {
+            return Err(StoreError::PoolLimit);
+        }
+        let p = cpu::current_cpu_hint() as usize % self.pools.len();
+        let algo = self.compressors.current().ok_or(StoreError::Compress)?;
+        let stored = self.compressors.compress(algo, page, |data| {
+            // An object beyond the largest small class takes a whole page anyway: keep it
+            // raw, so that loading it needs no decompression.
+            if data.len() > MAX_SMALL_OBJECT {
+                return Err(E2BIG);
+            }
+            self.store_object(p, data, |handle| EntryState::Stored {
+                handle,
+                len: data.len() as u16,
+                pool: p as u8,
+                algo,
+            })
+        });
+        let result = match stored {
+            Err(e) if e == E2BIG => self
+                .store_object(p, page, |handle| EntryState::Raw {
+                    handle,
+                    pool: p as u8,
+                })
+                .inspect(|_| self.stats.raw_pages.inc()),
+            other => other,
+        };
+        result.map_err(|e| {
+            if e == ENOMEM {
+                self.stats.reject_alloc_fail.inc();
+                StoreError::Alloc
+            } else {
+                self.stats.reject_compress_fail.inc();
+                StoreError::Compress
+            }
+        })
+    }
+
+    /// Stores `data` in pool `p` and returns the entry `state` makes of its handle. Fails
+    /// with `ENOMEM` if the pool cannot take it and with `EINVAL` if the entry cannot encode
+    /// the state (a compressor that returned nothing), freeing the object again.
+    fn store_object(
+        &self,
+        p: usize,
+        data: &[u8],
+        state: impl FnOnce(Handle) -> EntryState,
+    ) -> Result<Entry> {
+        let mut pool = self.pools[p].lock();
+        let handle = pool.store(data).map_err(|_| ENOMEM)?;
+        Entry::new(state(handle)).map_err(|_| {
+            let _ = pool.free(handle);
+            EINVAL
+        })
+    }
+
+    /// Fills `out` with the page `entry` records. May sleep.
+    pub(crate) fn load(&self, entry: &Entry, out: &mut [u8; PAGE_SIZE]) -> Result {
+        match entry.state() {
+            EntryState::SameFilled(value) => {
+                out.chunks_exact_mut(8)
+                    .for_each(|w| w.copy_from_slice(&value.to_ne_bytes()));
+                Ok(())
+            }
+            EntryState::Raw { handle, pool } => {
+                let pool = self.pools.get(pool as usize).ok_or(EIO)?;
+                match pool.lock().read(handle, out) {
+                    Ok(PAGE_SIZE) => Ok(()),
+                    _ => Err(EIO),
+                }
+            }
+            EntryState::Stored {
+                handle, pool, algo, ..
+            } => {
+                let pool = self.pools.get(pool as usize).ok_or(EIO)?;
+                self.compressors.decompress(
+                    algo,
+                    |buf| pool.lock().read(handle, buf).map_err(|_| EIO),
+                    out,
+                )
+            }
+            EntryState::Empty | EntryState::WrittenBack { .. } => Err(EIO),
+        }
+    }
+
+    /// Releases what `entry` holds in the pools.
+    pub(crate) fn release(&self, entry: Entry) {
+        let (handle, pool) = match entry.state() {
+            EntryState::SameFilled(_) => {
+                self.stats.same_filled_pages.dec();
+                return;
+            }
+            EntryState::Raw { handle, pool } => {
+                self.stats.raw_pages.dec();
+                (handle, pool)
+            }
+            EntryState::Stored { handle, pool, .. } => (handle, pool),
+            EntryState::Empty | EntryState::WrittenBack { .. } => return,
+        };
+        let freed = match self.pools.get(pool as usize) {
+            Some(pool) => pool.lock().free(handle),
+            None => Err(pool::Error::BadHandle),
+        };
+        // Only a bug or memory corruption makes the pool refuse its own handle.
+        if let Err(e) = freed {
+            pr_warn!("releasing an entry failed: {:?}\n", e);
+        }
+    }
+
+    /// The pools' statistics, summed.
+    pub(crate) fn pool_stats(&self) -> pool::PoolStats {
+        let mut sum = pool::PoolStats::default();
+        for pool in self.pools.iter() {
+            let s = pool.lock().stats();
+            sum.pages_held += s.pages_held;
+            sum.data_pages += s.data_pages;
+            sum.meta_pages += s.meta_pages;
+            sum.objects += s.objects;
+            sum.huge_objects += s.huge_objects;
+            sum.bytes_stored += s.bytes_stored;
+        }
+        sum
+    }
+
+    /// Number of pools.
+    pub(crate) fn nr_pools(&self) -> usize {
+        self.pools.len()
+    }
+}
