@@ -1,6 +1,6 @@
 # zcomp: build, boot and test a Linux 6.12 kernel with mm/zcomp.
 #
-#   make run                 build and boot the patched kernel, show zcomp at work
+#   make run                 build and boot the patched kernel, show zcomp swapping
 #   make test                host tests, kernel build, boot, KUnit and kselftests
 #   make host-test           just the host tests of the core: the fast loop (scripts/host-test.sh)
 #   make guest-run SCRIPT=f  boot and run script f in the guest (KERNEL=stock for the base)
@@ -28,6 +28,7 @@ kernel: setup
 	@bash scripts/build-kernel.sh $(KERNEL)
 
 run: kernel
+	@bash scripts/kselftests.sh
 	@bash qemu/guest-run.sh -k $(KERNEL) $$([ -t 0 ] && echo -i) qemu/demo.sh
 
 test:

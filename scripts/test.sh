@@ -42,10 +42,7 @@ count_cases "$logs/host.log"
 echo "test: building the zcomp kernel"
 if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
 	check 0 "kernel build"
-	rm -rf out/kselftest
-	make -s -C linux/tools/testing/selftests TARGETS=zcomp \
-		O="$ZCOMP_ROOT/out/kselftest-build" INSTALL_PATH="$ZCOMP_ROOT/out/kselftest" install \
-		>"$logs/kselftest-install.log" 2>&1
+	bash scripts/kselftests.sh >"$logs/kselftest-install.log" 2>&1
 	check $? "kselftest install"
 
 	bash scripts/series.sh >"$logs/series.log" 2>&1
