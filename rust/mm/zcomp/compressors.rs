@@ -7,10 +7,12 @@
 //! has used it, keeps its number for the engine's lifetime: selecting a name again finds it.
 //!
 //! A stream is a transform and a buffer for one operation at a time. Each algorithm has one
-//! per CPU id, made the first time a task on that CPU needs it, behind a mutex: a task that
-//! is preempted and moves keeps its stream locked, and another task on its old CPU waits
-//! for it, as with zswap's per-CPU compression contexts. Compression runs under that mutex
-//! only, never under a lock that other CPUs' stores, loads or invalidations wait on.
+//! per CPU id behind a mutex: a task that is preempted and moves keeps its stream locked, and
+//! another task on its old CPU waits for it, as with zswap's per-CPU compression contexts.
+//! Compression runs under that mutex only, never under a lock that other CPUs' stores, loads
+//! or invalidations wait on. The streams are made when the algorithm is selected, never on
+//! the swap path: stores run in reclaim, and an allocation under a stream's mutex would make
+//! reclaim wait on itself.
 
 use crate::zcore::entry::NR_ALGOS;
 use crate::zcore::page_source::PAGE_SIZE;
@@ -38,19 +40,21 @@ impl Stream {
     }
 }
 
-/// One algorithm and its streams, one per CPU id, each made on first use.
+/// One algorithm and its streams, one per CPU id.
 struct Algorithm {
     name: CString,
-    streams: KVec<Pin<KBox<Mutex<Option<Stream>>>>>,
+    streams: KVec<Pin<KBox<Mutex<Stream>>>>,
 }
 
 impl Algorithm {
+    /// Makes the algorithm's streams. May sleep.
     fn new(name: &CStr) -> Result<Self> {
         let nr = cpu::nr_cpu_ids() as usize;
         let mut streams = KVec::with_capacity(nr, GFP_KERNEL)?;
         for _ in 0..nr {
+            let stream = Stream::new(name)?;
             streams.push(
-                KBox::pin_init(new_mutex!(None, "zcomp_stream"), GFP_KERNEL)?,
+                KBox::pin_init(new_mutex!(stream, "zcomp_stream"), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -60,15 +64,12 @@ impl Algorithm {
         })
     }
 
-    /// Runs `f` with the calling CPU's stream, making it if need be. May sleep.
+    /// Runs `f` with the calling CPU's stream. May sleep.
     fn with_stream<R>(&self, f: impl FnOnce(&mut Compressor, &mut [u8]) -> Result<R>) -> Result<R> {
         let cpu = cpu::current_cpu_hint() as usize % self.streams.len();
-        let mut guard = self.streams[cpu].lock();
-        let stream = match &mut *guard {
-            Some(stream) => stream,
-            empty => empty.insert(Stream::new(&self.name)?),
-        };
-        f(&mut stream.tfm, &mut stream.buf)
+        let mut stream = self.streams[cpu].lock();
+        let Stream { tfm, buf } = &mut *stream;
+        f(tfm, buf)
     }
 }
 
@@ -126,9 +127,6 @@ impl Compressors {
             return Err(ENOENT);
         }
         let algo = KBox::new(Algorithm::new(name)?, GFP_KERNEL)?;
-        // Make the first stream now, so that a name the crypto API lists but cannot
-        // instantiate is refused here rather than on the swap-out path.
-        algo.with_stream(|_, _| Ok(()))?;
         // INVARIANT: the slot was null and is published once, with a leaked box that
         // `Drop` frees; `current` names it only after that.
         self.algos[id as usize].store(KBox::into_raw(algo), Ordering::Release);
