@@ -85,7 +85,11 @@ fn a_leaf_holds_a_pages_worth_of_records() {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(if cfg!(miri) { 4 } else { 256 }))]
+    #![proptest_config(ProptestConfig {
+        cases: if cfg!(miri) { 4 } else { 256 },
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
 
     /// Random inserts and removes agree with a map, and the region holds exactly the leaf
     /// pages that have a record in them.
