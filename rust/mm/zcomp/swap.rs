@@ -19,6 +19,7 @@
 use crate::engine::{Engine, StoreError};
 use crate::pages::KernelPages;
 use crate::zcore::index::{IndexError, Record, Region};
+use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::ffi::{c_char, c_int, c_ulong};
 use kernel::{
@@ -37,8 +38,26 @@ const MAX_SWAP_TYPES: usize = 1 << bindings::MAX_SWAPFILES_SHIFT;
 /// Pages the swap devices' indexes hold.
 pub(crate) static INDEX_PAGES: AtomicUsize = AtomicUsize::new(0);
 
-/// The regions of a swap device's index.
-type SwapRegion = Region<KernelPages, Option<ObjCgroup>>;
+/// A region of a swap device's index. A type of its own rather than an alias keeps the
+/// names of the generic code instantiated for it short enough for kallsyms.
+struct SwapRegion(Region<KernelPages, Option<ObjCgroup>>);
+
+impl Deref for SwapRegion {
+    type Target = Region<KernelPages, Option<ObjCgroup>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for SwapRegion {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// Slots in a region.
+const REGION_SLOTS: usize = Region::<KernelPages, Option<ObjCgroup>>::SLOTS;
 
 /// The engine, once `zcomp_swap_init` has published it; it then lives until the kernel stops.
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
@@ -50,13 +69,13 @@ struct SwapDevice {
 
 impl SwapDevice {
     fn new(nr_pages: usize) -> Result<Self> {
-        let nr = nr_pages.div_ceil(SwapRegion::SLOTS);
+        let nr = nr_pages.div_ceil(REGION_SLOTS);
         let mut regions = KVec::with_capacity(nr, GFP_KERNEL)?;
         for _ in 0..nr {
             regions.push(
                 KBox::pin_init(
                     new_spinlock!(
-                        Region::new(KernelPages::new(&INDEX_PAGES)),
+                        SwapRegion(Region::new(KernelPages::new(&INDEX_PAGES))),
                         "zcomp_swap_index"
                     ),
                     GFP_KERNEL,
@@ -70,8 +89,8 @@ impl SwapDevice {
     /// The region of slot `offset` and the slot's place in it.
     fn region(&self, offset: u64) -> Option<(&SpinLock<SwapRegion>, usize)> {
         let offset = usize::try_from(offset).ok()?;
-        let region = self.regions.get(offset / SwapRegion::SLOTS)?;
-        Some((region, offset % SwapRegion::SLOTS))
+        let region = self.regions.get(offset / REGION_SLOTS)?;
+        Some((region, offset % REGION_SLOTS))
     }
 }
 
@@ -317,7 +336,7 @@ pub(crate) unsafe extern "C" fn zswap_swapoff(swap_type: c_int) {
         let mut region = region.lock();
         if !region.is_empty() {
             pr_warn!("swap device {} turned off with pages stored\n", swap_type);
-            for slot in 0..SwapRegion::SLOTS {
+            for slot in 0..REGION_SLOTS {
                 if let (Some(record), Some(engine)) = (region.remove(slot), engine()) {
                     release(engine, record);
                 }
