@@ -38,6 +38,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
 #define CORPUS_MAX_BYTES	(4UL << 20)	/* all sources together */
 #define ELF_PAGES_PER_FILE	8
 #define TEXT_BYTES_PER_FILE	(32UL << 10)
@@ -258,7 +260,7 @@ static int is_compressed_name(const char *name)
 					   ".Z", ".zip", ".png", ".jpg", ".gif" };
 	size_t n = strlen(name), i;
 
-	for (i = 0; i < sizeof(ext) / sizeof(ext[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(ext); i++) {
 		size_t e = strlen(ext[i]);
 
 		if (n > e && !strcmp(name + n - e, ext[i]))
@@ -324,8 +326,13 @@ static void text_add_tree(struct text_stream *ts, const char *dir, int depth,
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
 		type = de->d_type;
-		if (type == DT_UNKNOWN && !lstat(path, &st))	/* some network filesystems */
-			type = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
+		/* Some network filesystems leave d_type unknown. */
+		if (type == DT_UNKNOWN && !lstat(path, &st)) {
+			if (S_ISDIR(st.st_mode))
+				type = DT_DIR;
+			else if (S_ISREG(st.st_mode))
+				type = DT_REG;
+		}
 		if (type == DT_DIR)
 			text_add_tree(ts, path, depth - 1, max_bytes, seen);
 		else if (type == DT_REG)
@@ -362,7 +369,7 @@ static void corpus_generate(uint64_t seed)
 					       (unsigned long long)rng_below(&r, 100000));
 			else
 				len = snprintf(w, sizeof(w), "%s",
-					       words[rng_below(&r, sizeof(words) / sizeof(words[0]))]);
+					       words[rng_below(&r, ARRAY_SIZE(words))]);
 			if (x >= 95)
 				w[len++] = x & 1 ? '.' : ',';
 			w[len++] = rng_below(&r, 12) ? ' ' : '\n';
@@ -550,7 +557,7 @@ out:
 	return c.mismatches ? 1 : 0;
 }
 
-static void usage(const char *prog)
+static void print_help(const char *prog)
 {
 	fprintf(stderr,
 		"usage: %s [-p procs] [-m MiB-per-proc] [-r rounds] [-s seed] [-w]\n"
@@ -567,7 +574,7 @@ static unsigned long parse_num(const char *s, const char *prog)
 	errno = 0;
 	v = strtoul(s, &end, 0);
 	if (errno || end == s || *end || *s == '-')
-		usage(prog);
+		print_help(prog);
 	return v;
 }
 
@@ -601,11 +608,11 @@ int main(int argc, char **argv)
 			wait_mode = 1;
 			break;
 		default:
-			usage(argv[0]);
+			print_help(argv[0]);
 		}
 	}
 	if (optind != argc || !procs || procs > 1024 || !mib || mib > (SIZE_MAX >> 21))
-		usage(argv[0]);
+		print_help(argv[0]);
 
 	page_size = sysconf(_SC_PAGESIZE);
 

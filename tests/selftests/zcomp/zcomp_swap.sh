@@ -250,7 +250,8 @@ stop_switcher
 set_compressor lz4
 print_diag "$TMP/run1"
 ktap_print_msg "compressor set $(wc -l <"$TMP/switches") times:" \
-	"$(sort "$TMP/switches" | uniq -c | awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
+	"$(sort "$TMP/switches" | uniq -c |
+		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
 ktap_print_msg "debugfs:$(debugfs_counters)"
 integrity_ok "$rc" "$TMP/run1" || explain_failure
 ktap_test_result "$PROCS x $MIB MiB under a $LIMIT_MIB MiB limit, $ROUNDS rounds: no page changed" \
@@ -268,11 +269,13 @@ else
 	zswpin=$((in_after - in_before))
 	ktap_print_msg "vmstat: zswpout +$zswpout, zswpin +$zswpin," \
 		"zswpwb +$(( ${wb_after:-0} - ${wb_before:-0} ));" \
-		"at least $((((PROCS * MIB - LIMIT_MIB) << 20) / PAGE_SIZE)) pages had to leave memory"
+		"at least $((((PROCS * MIB - LIMIT_MIB) << 20) / PAGE_SIZE))" \
+		"pages had to leave memory"
 	vmstat_counts() {
 		[ "$zswpout" -gt 1000 ] && is_positive "$zswpin"
 	}
-	ktap_test_result "/proc/vmstat zswpout (+$zswpout) and zswpin (+$zswpin) count the traffic" \
+	ktap_test_result \
+		"/proc/vmstat zswpout (+$zswpout) and zswpin (+$zswpin) count the traffic" \
 		vmstat_counts
 fi
 
