@@ -249,20 +249,20 @@ pub(crate) unsafe extern "C" fn zswap_load(folio: *mut bindings::folio) -> bool 
         pr_err!("failed to load swap slot {:#x}\n", swp.offset());
     }
     count_vm_events(VmEvent::ZswpIn, 1);
-    let record_owner = |r: &Record<Option<ObjCgroup>>| {
+    let count_in_cgroup = |r: &Record<Option<ObjCgroup>>| {
         if let Some(objcg) = &r.owner {
             objcg.count_events(VmEvent::ZswpIn, 1);
         }
     };
     match taken {
         Some(record) => {
-            record_owner(&record);
+            count_in_cgroup(&record);
             release(engine, record);
             folio.mark_dirty();
         }
         None => {
             if let Some(record) = region.lock().get(slot) {
-                record_owner(record);
+                count_in_cgroup(record);
             }
         }
     }
