@@ -296,7 +296,7 @@ pub(crate) unsafe extern "C" fn zswap_swapon(swap_type: c_int, nr_pages: c_ulong
         return EINVAL.to_errno();
     };
     let device =
-        match SwapDevice::new(nr_pages as usize).and_then(|d| Ok(KBox::new(d, GFP_KERNEL)?)) {
+        match SwapDevice::new(nr_pages).and_then(|d| Ok(KBox::new(d, GFP_KERNEL)?)) {
             Ok(device) => device,
             Err(e) => {
                 pr_err!("no memory for the index of swap device {}\n", swap_type);

@@ -86,7 +86,8 @@ toggle_b() {
 		if swapoff "$LOOP_B" 2>>"$TMP/toggle.err"; then
 			echo off >>"$TMP/toggles"
 		fi
-		swapon -p 5 "$LOOP_B" 2>>"$TMP/toggle.err" || echo "swapon failed" >>"$TMP/toggle.err"
+		swapon -p 5 "$LOOP_B" 2>>"$TMP/toggle.err" ||
+			echo "swapon failed" >>"$TMP/toggle.err"
 	done
 }
 
