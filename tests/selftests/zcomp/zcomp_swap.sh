@@ -17,12 +17,7 @@
 DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 
-PROG="$DIR"/swap_integrity
-ZSWAP_PARAMS=/sys/module/zswap/parameters
-ZSWAP_DEBUGFS=/sys/kernel/debug/zswap
-CGROUP_ROOT=/sys/fs/cgroup
-CG="$CGROUP_ROOT/zcomp_swap.$$"
-DEV=${ZCOMP_SWAP_DEV:-}
+CG="/sys/fs/cgroup/zcomp_swap.$$"
 
 # Working sets, in MiB: small, as the guest may run under TCG.
 PROCS=3 MIB=24 ROUNDS=2		# the main run, under compressor switches
@@ -33,47 +28,7 @@ READY_TIMEOUT=300		# seconds for the -w run to fill its memory
 PAGE_SIZE=$(getconf PAGESIZE)
 
 ktap_print_header
-
-if [ "$(id -u)" -ne 0 ]; then
-	ktap_skip_all "must be run as root"
-	exit "$KSFT_SKIP"
-fi
-if [ -z "$DEV" ]; then
-	ktap_skip_all "ZCOMP_SWAP_DEV is not set: no swap device to test with"
-	exit "$KSFT_SKIP"
-fi
-if [ ! -b "$DEV" ]; then
-	ktap_skip_all "ZCOMP_SWAP_DEV=$DEV is not a block device"
-	exit "$KSFT_SKIP"
-fi
-if [ ! -e "$ZSWAP_PARAMS/enabled" ]; then
-	ktap_skip_all "$ZSWAP_PARAMS/enabled is missing: kernel without zswap's interface"
-	exit "$KSFT_SKIP"
-fi
-for tool in mkswap swapon swapoff; do
-	if ! command -v "$tool" >/dev/null; then
-		ktap_skip_all "$tool is not installed"
-		exit "$KSFT_SKIP"
-	fi
-done
-if [ ! -x "$PROG" ]; then
-	ktap_exit_fail_msg "$PROG is missing: build the test first"
-fi
-
-if ! grep -qs " /sys/kernel/debug debugfs" /proc/mounts; then
-	mount -t debugfs none /sys/kernel/debug 2>/dev/null
-fi
-if [ ! -r "$ZSWAP_DEBUGFS/stored_pages" ]; then
-	ktap_skip_all "$ZSWAP_DEBUGFS/stored_pages is missing: kernel without CONFIG_DEBUG_FS?"
-	exit "$KSFT_SKIP"
-fi
-if ! grep -qs "^[^ ]* $CGROUP_ROOT cgroup2 " /proc/mounts; then
-	mount -t cgroup2 none "$CGROUP_ROOT" 2>/dev/null
-fi
-if ! grep -qsw memory "$CGROUP_ROOT/cgroup.controllers"; then
-	ktap_skip_all "no cgroup v2 memory controller at $CGROUP_ROOT"
-	exit "$KSFT_SKIP"
-fi
+. "$DIR"/swap_lib.sh
 
 TMP=$(mktemp -d /tmp/zcomp_swap.XXXXXX) || ktap_exit_fail_msg "mktemp failed"
 : >"$TMP/switches"
@@ -84,23 +39,6 @@ grep -qsw memory "$CGROUP_ROOT/cgroup.subtree_control" && MEMORY_WAS_ENABLED=1
 SWITCHER=
 RUNPID=
 WPID=
-
-# Every process in the test cgroup, then the cgroup itself.
-kill_cgroup() {
-	local i
-
-	[ -d "$CG" ] || return 0
-	if [ -e "$CG/cgroup.kill" ]; then
-		echo 1 >"$CG/cgroup.kill" 2>/dev/null
-	else
-		xargs -r kill -KILL <"$CG/cgroup.procs" 2>/dev/null
-	fi
-	for i in $(seq 50); do
-		[ -s "$CG/cgroup.procs" ] || break
-		sleep 0.2
-	done
-	rmdir "$CG" 2>/dev/null
-}
 
 stop_switcher() {
 	if [ -n "$SWITCHER" ]; then
@@ -118,7 +56,7 @@ cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
-	kill_cgroup
+	swap_lib_kill_cgroup "$CG"
 	swapoff "$DEV" 2>/dev/null
 	[ "$MEMORY_WAS_ENABLED" = 1 ] ||
 		echo -memory >"$CGROUP_ROOT/cgroup.subtree_control" 2>/dev/null
@@ -128,10 +66,6 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit "$KSFT_FAIL"' HUP INT PIPE TERM
-
-vmstat() {
-	awk -v k="$1" '$1 == k { print $2 }' /proc/vmstat
-}
 
 memstat() {
 	awk -v k="$1" '$1 == k { print $2 }' "$CG/memory.stat"

@@ -12,40 +12,13 @@
 DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 
-PROG="$DIR"/swap_integrity
-ZSWAP_PARAMS=/sys/module/zswap/parameters
-CGROUP_ROOT=/sys/fs/cgroup
-CG="$CGROUP_ROOT/zcomp_swap_devices.$$"
-DEV=${ZCOMP_SWAP_DEV:-}
+CG="/sys/fs/cgroup/zcomp_swap_devices.$$"
+SWAP_LIB_TOOLS="losetup blockdev"
 PROCS=2 MIB=20 ROUNDS=2
 LIMIT_MIB=14
 
 ktap_print_header
-
-if [ "$(id -u)" -ne 0 ]; then
-	ktap_skip_all "must be run as root"
-	exit "$KSFT_SKIP"
-fi
-if [ -z "$DEV" ] || [ ! -b "$DEV" ]; then
-	ktap_skip_all "ZCOMP_SWAP_DEV is not set to a block device"
-	exit "$KSFT_SKIP"
-fi
-if [ ! -e "$ZSWAP_PARAMS/enabled" ]; then
-	ktap_skip_all "kernel without zswap's interface"
-	exit "$KSFT_SKIP"
-fi
-for tool in losetup mkswap swapon swapoff blockdev; do
-	if ! command -v "$tool" >/dev/null; then
-		ktap_skip_all "$tool is not installed"
-		exit "$KSFT_SKIP"
-	fi
-done
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
-mountpoint -q "$CGROUP_ROOT" || mount -t cgroup2 none "$CGROUP_ROOT"
-if ! grep -qsw memory "$CGROUP_ROOT/cgroup.controllers"; then
-	ktap_skip_all "no cgroup v2 memory controller at $CGROUP_ROOT"
-	exit "$KSFT_SKIP"
-fi
+. "$DIR"/swap_lib.sh
 
 TMP=$(mktemp -d /tmp/zcomp_swap_devices.XXXXXX) || ktap_exit_fail_msg "mktemp failed"
 ORIG_ENABLED=$(cat "$ZSWAP_PARAMS/enabled")
@@ -53,11 +26,7 @@ LOOP_A= LOOP_B= TOGGLER=
 
 cleanup() {
 	[ -n "$TOGGLER" ] && kill "$TOGGLER" 2>/dev/null && wait "$TOGGLER" 2>/dev/null
-	if [ -d "$CG" ]; then
-		echo 1 >"$CG/cgroup.kill" 2>/dev/null
-		sleep 1
-		rmdir "$CG" 2>/dev/null
-	fi
+	swap_lib_kill_cgroup "$CG"
 	for loop in $LOOP_A $LOOP_B; do
 		swapoff "$loop" 2>/dev/null
 		losetup -d "$loop" 2>/dev/null
