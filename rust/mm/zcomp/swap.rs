@@ -295,14 +295,13 @@ pub(crate) unsafe extern "C" fn zswap_swapon(swap_type: c_int, nr_pages: c_ulong
     let Some(slot) = usize::try_from(swap_type).ok().and_then(|t| DEVICES.get(t)) else {
         return EINVAL.to_errno();
     };
-    let device =
-        match SwapDevice::new(nr_pages).and_then(|d| Ok(KBox::new(d, GFP_KERNEL)?)) {
-            Ok(device) => device,
-            Err(e) => {
-                pr_err!("no memory for the index of swap device {}\n", swap_type);
-                return e.to_errno();
-            }
-        };
+    let device = match SwapDevice::new(nr_pages).and_then(|d| Ok(KBox::new(d, GFP_KERNEL)?)) {
+        Ok(device) => device,
+        Err(e) => {
+            pr_err!("no memory for the index of swap device {}\n", swap_type);
+            return e.to_errno();
+        }
+    };
     let old = slot.swap(KBox::into_raw(device), Ordering::AcqRel);
     if !old.is_null() {
         // SAFETY: `old` was published by an earlier `zswap_swapon` of this type without its
