@@ -143,91 +143,23 @@ fn stored(i: u32) -> Entry {
     .unwrap()
 }
 
-fn order(lru: &Lru, t: &mut [Entry]) -> Vec<u32> {
-    let mut v = Vec::new();
-    let mut i = lru.front();
-    while let Some(x) = i {
-        v.push(x);
-        i = t[x as usize].lru_next();
-    }
-    // Walk back from the tail too.
-    let mut w = Vec::new();
-    let mut i = lru.back();
-    while let Some(x) = i {
-        w.push(x);
-        i = t[x as usize].lru_prev();
-    }
-    w.reverse();
-    assert_eq!(v, w);
-    assert_eq!(v.len() as u32, lru.len());
-    v
-}
-
 #[test]
-fn lru_links_live_in_the_entry() {
-    let mut t: Vec<Entry> = (0..8).map(stored).collect();
-    t[7] = Entry::new(EntryState::SameFilled(5)).unwrap();
-    let mut lru = Lru::new();
-    for i in 0..5 {
-        lru.push_front(&mut t[..], i).unwrap();
-    }
-    assert_eq!(order(&lru, &mut t), [4, 3, 2, 1, 0]);
+fn the_lru_node_lives_in_the_second_word() {
+    let node = NodeId::from_raw(77).unwrap();
+    let e = stored(3).with_lru_node(Some(node));
+    assert_eq!(e.lru_node(), Some(node));
+    // The node does not change the decoded state, and survives encoding.
+    assert_eq!(e.state(), stored(3).state());
+    assert_eq!(Entry::from_bytes(&e.to_bytes()), Ok(e));
+    assert_eq!(e.with_lru_node(None).lru_node(), None);
+    // Entries not in the pool have no node, and keep their second word.
+    let same = Entry::same_filled(5).with_lru_node(Some(node));
     assert_eq!(
-        lru.push_front(&mut t[..], 2),
-        Err(EntryError::AlreadyLinked)
+        (same.lru_node(), same.state()),
+        (None, EntryState::SameFilled(5))
     );
-    assert_eq!(lru.push_front(&mut t[..], 7), Err(EntryError::NotLinkable));
-    assert_eq!(lru.push_front(&mut t[..], 99), Err(EntryError::NotLinkable));
-    lru.remove(&mut t[..], 2).unwrap();
-    assert_eq!(lru.remove(&mut t[..], 2), Err(EntryError::NotLinked));
-    assert_eq!(order(&lru, &mut t), [4, 3, 1, 0]);
-    // Links do not change the decoded state.
-    assert_eq!(t[3].handle(), Some(h(4)));
-    assert_eq!(lru.pop_back(&mut t[..]), Some(0));
-    t[1].set_flags(flags::REFERENCED);
-    // 1 is referenced: it gets a second chance and 3 is the victim.
-    assert_eq!(lru.second_chance(&mut t[..], 10), Some(3));
-    assert!(!t[1].test_flags(flags::REFERENCED));
-    assert_eq!(order(&lru, &mut t), [1, 4]);
-    assert_eq!(lru.second_chance(&mut t[..], 0), None);
-    while lru.pop_back(&mut t[..]).is_some() {}
-    assert!(lru.is_empty());
-    for e in &t[..7] {
-        assert_eq!(e.lru_prev(), None);
-        assert_eq!(e.lru_next(), None);
-    }
-}
-
-/// An [`EntryTable`] other than a slice: a few entries at arbitrary indices.
-struct Sparse(Vec<(u32, Entry)>);
-
-impl EntryTable for Sparse {
-    fn entry_mut(&mut self, index: u32) -> Option<&mut Entry> {
-        self.0.iter_mut().find(|(i, _)| *i == index).map(|(_, e)| e)
-    }
-}
-
-#[test]
-fn lru_links_indices_up_to_the_largest() {
-    let mut t = Sparse(vec![
-        (0, stored(0)),
-        (MAX_LRU_INDEX, stored(1)),
-        (u32::MAX, stored(2)),
-    ]);
-    let mut lru = Lru::new();
-    lru.push_front(&mut t, 0).unwrap();
-    lru.push_front(&mut t, MAX_LRU_INDEX).unwrap();
-    // One beyond would encode as a zero link, which means none.
-    assert_eq!(
-        lru.push_front(&mut t, u32::MAX),
-        Err(EntryError::NotLinkable)
-    );
-    assert_eq!(
-        (lru.front(), lru.back(), lru.len()),
-        (Some(MAX_LRU_INDEX), Some(0), 2)
-    );
-    assert!(lru.contains(&mut t, MAX_LRU_INDEX) && !lru.contains(&mut t, u32::MAX));
-    assert_eq!(lru.pop_back(&mut t), Some(0));
-    assert_eq!(lru.pop_back(&mut t), Some(MAX_LRU_INDEX));
-    assert!(lru.is_empty());
+    // A second word above 32 bits is not a node id.
+    let mut bytes = e.to_bytes();
+    bytes[12] = 1;
+    assert_eq!(Entry::from_bytes(&bytes), Err(EntryError::Corrupt));
 }

@@ -5,6 +5,7 @@
 mod compact;
 mod entry;
 mod index;
+mod lru;
 mod pool;
 mod prop;
 

@@ -7,7 +7,6 @@ use proptest::prelude::*;
 use super::pattern;
 use crate::entry::*;
 use crate::host::HostPageSource;
-use crate::lru::*;
 use crate::page_source::{PageSource, PAGE_SIZE};
 use crate::pool::*;
 
@@ -45,7 +44,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn config() -> ProptestConfig {
+pub(super) fn config() -> ProptestConfig {
     ProptestConfig {
         cases: if cfg!(miri) { 3 } else { 256 },
         failure_persistence: None,
@@ -53,7 +52,7 @@ fn config() -> ProptestConfig {
     }
 }
 
-fn max_ops() -> usize {
+pub(super) fn max_ops() -> usize {
     if cfg!(miri) {
         40
     } else {
@@ -174,114 +173,8 @@ proptest! {
     }
 }
 
-#[derive(Clone, Debug)]
-enum LruOp {
-    Set(u32, u8),
-    Push(u32),
-    Remove(u32),
-    Pop,
-    Reference(u32),
-    SecondChance(u32),
-}
-
-const N: u32 = 16;
-
-fn lru_op() -> impl Strategy<Value = LruOp> {
-    prop_oneof![
-        (0..N, 0u8..4).prop_map(|(i, k)| LruOp::Set(i, k)),
-        (0..N).prop_map(LruOp::Push),
-        (0..N).prop_map(LruOp::Remove),
-        Just(LruOp::Pop),
-        (0..N).prop_map(LruOp::Reference),
-        (0u32..20).prop_map(LruOp::SecondChance),
-    ]
-}
-
 proptest! {
     #![proptest_config(config())]
-
-    #[test]
-    fn lru_matches_model(ops in prop::collection::vec(lru_op(), 1..max_ops())) {
-        let mut t = vec![Entry::EMPTY; N as usize];
-        let mut lru = Lru::new();
-        // Front of the model is the newest entry.
-        let mut model: std::collections::VecDeque<u32> = Default::default();
-        let mut referenced = [false; N as usize];
-        for op in ops {
-            match op {
-                LruOp::Set(i, k) => {
-                    if model.contains(&i) {
-                        continue;
-                    }
-                    let h = Handle::from_raw(i + 1).unwrap();
-                    let s = match k {
-                        0 => EntryState::Stored {
-                            handle: h,
-                            len: 100,
-                            pool: 0,
-                            algo: 0,
-                        },
-                        1 => EntryState::Raw { handle: h, pool: 0 },
-                        2 => EntryState::SameFilled(i as u64),
-                        _ => EntryState::WrittenBack { slot: i as u64, len: 4096 },
-                    };
-                    t[i as usize] = Entry::new(s).unwrap();
-                    referenced[i as usize] = false;
-                }
-                LruOp::Push(i) => {
-                    let r = lru.push_front(&mut t[..], i);
-                    if !t[i as usize].in_pool() {
-                        prop_assert_eq!(r, Err(EntryError::NotLinkable));
-                    } else if model.contains(&i) {
-                        prop_assert_eq!(r, Err(EntryError::AlreadyLinked));
-                    } else {
-                        prop_assert_eq!(r, Ok(()));
-                        model.push_front(i);
-                    }
-                }
-                LruOp::Remove(i) => {
-                    let r = lru.remove(&mut t[..], i);
-                    match model.iter().position(|&x| x == i) {
-                        Some(p) => {
-                            prop_assert_eq!(r, Ok(()));
-                            model.remove(p);
-                        }
-                        None => prop_assert_eq!(r, Err(EntryError::NotLinked)),
-                    }
-                }
-                LruOp::Pop => prop_assert_eq!(lru.pop_back(&mut t[..]), model.pop_back()),
-                LruOp::Reference(i) => {
-                    t[i as usize].set_flags(flags::REFERENCED);
-                    referenced[i as usize] = !t[i as usize].is_empty();
-                }
-                LruOp::SecondChance(n) => {
-                    let mut want = None;
-                    for _ in 0..n {
-                        let Some(b) = model.pop_back() else { break };
-                        if referenced[b as usize] {
-                            referenced[b as usize] = false;
-                            model.push_front(b);
-                        } else {
-                            want = Some(b);
-                            break;
-                        }
-                    }
-                    prop_assert_eq!(lru.second_chance(&mut t[..], n), want);
-                }
-            }
-            let mut walk = Vec::new();
-            let mut i = lru.front();
-            while let Some(x) = i {
-                walk.push(x);
-                prop_assert!(walk.len() <= N as usize);
-                i = t[x as usize].lru_next();
-            }
-            prop_assert_eq!(walk, model.iter().copied().collect::<Vec<_>>());
-            for e in &t {
-                prop_assert_eq!(Entry::from_bytes(&e.to_bytes()), Ok(*e));
-            }
-        }
-    }
 
     #[test]
     fn entry_decoding_is_canonical(bytes in any::<[u8; 16]>()) {

@@ -10,8 +10,8 @@
 //!              word a (u64)                                            word b (u64)
 //!              63      32 31  29 28    21 20     8 7     3 2   0
 //!             +----------+------+--------+--------+-------+-----+  +----------+----------+
-//! Stored      | handle   | algo | pool   | len    | flags | tag |  | next + 1 | prev + 1 |
-//! Raw         | handle   | 0    | pool   | 0      | flags | tag |  | next + 1 | prev + 1 |
+//! Stored      | handle   | algo | pool   | len    | flags | tag |  | 0        | LRU node |
+//! Raw         | handle   | 0    | pool   | 0      | flags | tag |  | 0        | LRU node |
 //! SameFilled  | 0                                 | flags | tag |  | fill value (u64)    |
 //! WrittenBack | device slot (43)           | len    | flags | tag |  | 0                   |
 //! Empty       | 0                                         | 0   |  | 0                   |
@@ -21,14 +21,11 @@
 //! `pool` says which of the engine's pools holds the data, and `algo` which of its
 //! compressors compressed it, so that entries stay readable after the compressor changes.
 //!
-//! Only entries whose data is in the pool (Stored and Raw) are on the LRU, so the second
-//! word holds their LRU links; a same-filled page uses it for its fill value instead, and
-//! nothing else needs it. The LRU therefore costs no bytes beyond the 16 of the entry. The
-//! links are entry indices plus one (zero means none), so an all-zero entry is Empty and
-//! unlinked, and a frontend can zero-fill its array to initialise it.
-//!
-//! The LRU itself is in [`lru`](super::lru).
+//! Only entries whose data is in the pool (Stored and Raw) go on the LRU, so the second
+//! word holds the id of their node there (zero for none); a same-filled page uses it for its
+//! fill value instead, and nothing else needs it. The LRU is in [`lru`](super::lru).
 
+use super::lru::NodeId;
 use super::page_source::PAGE_SIZE;
 use super::pool::Handle;
 
@@ -117,12 +114,6 @@ pub enum EntryError {
     BadAlgo,
     /// The bytes do not encode an entry.
     Corrupt,
-    /// The entry index is out of range or the entry is not in a state that goes on the LRU.
-    NotLinkable,
-    /// The entry is already on the LRU.
-    AlreadyLinked,
-    /// The entry is not on the LRU.
-    NotLinked,
 }
 
 /// A 16-byte per-page record. See the [module documentation](self) for the layout.
@@ -153,7 +144,7 @@ impl Entry {
         }
     }
 
-    /// Encodes `state` with no flags and no LRU links.
+    /// Encodes `state` with no flags and no LRU node.
     pub fn new(state: EntryState) -> Result<Entry, EntryError> {
         // INVARIANT: each arm checks the ranges the encoding needs.
         let (a, b) = match state {
@@ -299,8 +290,8 @@ impl Entry {
         let ok = match a & TAG_MASK {
             TAG_EMPTY => a == 0 && b == 0,
             TAG_SAME => payload == 0,
-            TAG_STORED => len != 0 && len < PAGE_SIZE && a >> HANDLE_SHIFT != 0,
-            TAG_RAW => len == 0 && algo == 0 && a >> HANDLE_SHIFT != 0,
+            TAG_STORED => len != 0 && len < PAGE_SIZE && a >> HANDLE_SHIFT != 0 && b >> 32 == 0,
+            TAG_RAW => len == 0 && algo == 0 && a >> HANDLE_SHIFT != 0 && b >> 32 == 0,
             TAG_WB => len != 0 && len <= PAGE_SIZE && b == 0,
             _ => false,
         };
@@ -311,33 +302,22 @@ impl Entry {
         Ok(Entry { a, b })
     }
 
-    fn link(v: u32) -> Option<u32> {
-        v.checked_sub(1)
-    }
-
-    /// LRU predecessor (newer neighbour) of an entry on the LRU.
-    pub fn lru_prev(&self) -> Option<u32> {
+    /// The id of the LRU node of an entry whose data is in the pool, if it has one.
+    pub fn lru_node(&self) -> Option<NodeId> {
         if self.in_pool() {
-            Self::link(self.b as u32)
+            NodeId::from_raw(self.b as u32)
         } else {
             None
         }
     }
 
-    /// LRU successor (older neighbour) of an entry on the LRU.
-    pub fn lru_next(&self) -> Option<u32> {
+    /// Records the LRU node of an entry whose data is in the pool; others have none, and
+    /// are returned unchanged.
+    pub fn with_lru_node(mut self, node: Option<NodeId>) -> Entry {
         if self.in_pool() {
-            Self::link((self.b >> 32) as u32)
-        } else {
-            None
+            // INVARIANT: the second word of Stored and Raw holds a node id or zero.
+            self.b = node.map_or(0, |n| n.to_raw() as u64);
         }
-    }
-
-    /// Sets the LRU links of an entry whose data is in the pool; others have none.
-    pub(super) fn set_links(&mut self, prev: Option<u32>, next: Option<u32>) {
-        if self.in_pool() {
-            let enc = |v: Option<u32>| v.map_or(0, |i| i as u64 + 1);
-            self.b = enc(prev) | (enc(next) << 32);
-        }
+        self
     }
 }
