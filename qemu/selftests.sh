@@ -5,4 +5,7 @@ set -u
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 export ZCOMP_SWAP_DEV=${ZCOMP_SPARE_DISK:-}
 cd "$ZCOMP_ROOT/out/kselftest" || exit 1
+# The cgroup collection is installed for test_zswap, which zcomp's
+# zswap_cgroup_tests.sh runs; only zcomp's collection runs by default.
+[ $# -gt 0 ] || set -- -c zcomp
 ./run_kselftest.sh "$@"

@@ -16,9 +16,10 @@ use crate::compressors::Compressors;
 use crate::pages::KernelPages;
 use crate::stats::Stats;
 use crate::zcore::entry::{Entry, EntryState};
+use crate::zcore::lru::{ListId, Lru};
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::pool::{self, Handle, Pool, MAX_SMALL_OBJECT};
-use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use kernel::{cpu, new_spinlock, prelude::*, sync::SpinLock};
 
 /// At most this many pools: one per CPU id on smaller systems, shared by several CPUs on
@@ -27,6 +28,9 @@ const MAX_POOLS: usize = 16;
 
 /// Pages the pools hold, data and metadata.
 pub(crate) static POOL_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// Pages the LRU's node and list tables hold.
+pub(crate) static LRU_PAGES: AtomicUsize = AtomicUsize::new(0);
 
 /// Why a store failed; each is counted in [`Stats`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +72,11 @@ pub(crate) struct Engine {
     /// Event and state counters.
     pub(crate) stats: Stats,
     limit: Limit,
+    /// The entries whose data is in the pools, one list per memory cgroup; see
+    /// [`writeback`](crate::writeback).
+    pub(crate) lru: Pin<KBox<SpinLock<Lru<KernelPages>>>>,
+    /// The list the pool-limit writeback took a page from last.
+    pub(crate) shrink_cursor: AtomicU16,
 }
 
 /// Whether every 64-bit word of `page` is the same, and which.
@@ -100,11 +109,17 @@ impl Engine {
             limit: Limit {
                 full: AtomicBool::new(false),
             },
+            lru: KBox::pin_init(
+                new_spinlock!(Lru::new(KernelPages::new(&LRU_PAGES)), "zcomp_lru"),
+                GFP_KERNEL,
+            )?,
+            shrink_cursor: AtomicU16::new(0),
         })
     }
 
     /// Stores a page and returns its entry, unless the pools are at `max_pages` (or, once
-    /// they were, above `accept_pages`). May sleep.
+    /// they were, above `accept_pages`). The entry is not on the LRU yet: see
+    /// [`Engine::lru_add`]. May sleep.
     pub(crate) fn store(
         &self,
         page: &[u8; PAGE_SIZE],
@@ -199,8 +214,41 @@ impl Engine {
         }
     }
 
-    /// Releases what `entry` holds in the pools.
+    /// Puts `entry`, if its data is in the pools, at the warm end of LRU list `list` under
+    /// the frontend's `key`, and returns it with its LRU node, and whether the list was
+    /// empty. Without memory for the node, releases the entry.
+    pub(crate) fn lru_add(
+        &self,
+        entry: Entry,
+        list: ListId,
+        key: u64,
+    ) -> Result<(Entry, bool), StoreError> {
+        if !entry.in_pool() {
+            return Ok((entry, false));
+        }
+        let added = {
+            let mut lru = self.lru.lock();
+            let was_empty = lru.is_list_empty(list);
+            lru.insert(list, key).map(|node| (node, was_empty))
+        };
+        match added {
+            Ok((node, was_empty)) => Ok((entry.with_lru_node(Some(node)), was_empty)),
+            Err(_) => {
+                self.stats.reject_kmemcache_fail.inc();
+                self.release(entry);
+                Err(StoreError::Alloc)
+            }
+        }
+    }
+
+    /// Releases what `entry` holds in the pools and on the LRU.
     pub(crate) fn release(&self, entry: Entry) {
+        if let Some(node) = entry.lru_node() {
+            // Only a bug makes the LRU refuse a node its entry names.
+            if self.lru.lock().remove(node).is_err() {
+                pr_warn!("an entry's LRU node was not in use\n");
+            }
+        }
         let (handle, pool) = match entry.state() {
             EntryState::SameFilled(_) => {
                 self.stats.same_filled_pages.dec();

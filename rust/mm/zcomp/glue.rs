@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! What the C side of the swap frontend (`swap_params.c`) offers: zswap's parameters and
-//! the page counter that `/proc/meminfo` reads.
+//! What the C side of the swap frontend offers: zswap's parameters and the page counter
+//! that `/proc/meminfo` reads (`swap_params.c`), and the memory cgroup and shrinker calls
+//! of writeback (`swap_writeback.c`).
 
-use kernel::bindings;
+use crate::zcore::lru::ListId;
+use kernel::{bindings, memcg::ObjCgroup};
 
 /// Whether zswap's `enabled` parameter is set.
 pub(crate) fn swap_enabled() -> bool {
@@ -42,4 +44,39 @@ pub(crate) fn stored_pages_add(nr: i32) {
 pub(crate) fn stored_pages() -> u64 {
     // SAFETY: `mm_zcomp_stored_pages` only reads an atomic counter.
     unsafe { bindings::mm_zcomp_stored_pages() as u64 }
+}
+
+/// The LRU list of `owner`'s memory cgroup as it is now, or list 0 for pages no cgroup owns.
+pub(crate) fn lru_list(owner: Option<&ObjCgroup>) -> ListId {
+    match owner {
+        // SAFETY: `owner` holds a reference to the object cgroup.
+        Some(objcg) => unsafe { bindings::mm_zcomp_objcg_list(objcg.as_raw()) },
+        None => 0,
+    }
+}
+
+/// Tells memory cgroup reclaim that `owner`'s list has pages, so that it calls the shrinker.
+pub(crate) fn lru_list_busy(owner: Option<&ObjCgroup>) {
+    if let Some(objcg) = owner {
+        // SAFETY: `objcg` holds a reference to the object cgroup.
+        unsafe { bindings::mm_zcomp_objcg_list_busy(objcg.as_raw()) }
+    }
+}
+
+/// Whether `objcg`'s memory cgroup lets its pages be written back (`memory.zswap.writeback`).
+pub(crate) fn writeback_enabled(objcg: &ObjCgroup) -> bool {
+    // SAFETY: `objcg` holds a reference to the object cgroup.
+    unsafe { bindings::mm_zcomp_objcg_writeback_enabled(objcg.as_raw()) }
+}
+
+/// Whether the pages of LRU list `list` may be written back.
+pub(crate) fn list_writeback_enabled(list: ListId) -> bool {
+    // SAFETY: The function looks the cgroup up under RCU and takes a reference to use it.
+    unsafe { bindings::mm_zcomp_list_writeback_enabled(list) }
+}
+
+/// Queues the work that writes pages back until the pool is under its accept threshold.
+pub(crate) fn queue_shrink() {
+    // SAFETY: Queuing a static work item is allowed in any context a store runs in.
+    unsafe { bindings::mm_zcomp_swap_queue_shrink() }
 }

@@ -41,6 +41,10 @@ pub(crate) struct Stats {
     pub(crate) reject_compress_fail: Counter,
     /// Stores refused because the memory cgroup was at its `memory.zswap.max`.
     pub(crate) reject_cgroup_limit: Counter,
+    /// Pages written back to the device under the frontend.
+    pub(crate) written_back_pages: Counter,
+    /// Pages chosen for writeback that could not be written then.
+    pub(crate) reject_reclaim_fail: Counter,
     /// Same-filled pages held: recorded in their entry, with no pool memory.
     pub(crate) same_filled_pages: Counter,
     /// Incompressible pages held, stored as they are.

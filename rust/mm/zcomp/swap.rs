@@ -14,11 +14,20 @@
 //! at the same time, and a slot is invalidated only once nothing uses it. A swap device's
 //! calls all come between its `zswap_swapon()` and its `zswap_swapoff()`.
 //!
-//! The parameters (`/sys/module/zswap/parameters/`) are kept by `swap_params.c`.
+//! Cold pages are written back to their own swap slots (see [`writeback`](crate::writeback)):
+//! [`write_back`] holds a new folio for the slot in the swap cache, which keeps the slot and
+//! its device in place, fills it from the record and has it written. The swap code orders
+//! this against the other calls, as for a swap-in.
+//!
+//! The parameters (`/sys/module/zswap/parameters/`) are kept by `swap_params.c`, and the
+//! swap cache, cgroup and shrinker calls of writeback by `swap_writeback.c`.
 
-use crate::engine::{Engine, StoreError};
+use crate::engine::{Engine, StoreError, POOL_PAGES};
 use crate::pages::KernelPages;
+use crate::swapcache::NewSwapFolio;
+use crate::writeback::{self, WritebackError};
 use crate::zcore::index::{IndexError, Record, Region};
+use crate::zcore::lru::ListId;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::ffi::{c_char, c_int, c_ulong};
@@ -58,6 +67,20 @@ impl DerefMut for SwapRegion {
 
 /// Slots in a region.
 const REGION_SLOTS: usize = Region::<KernelPages, Option<ObjCgroup>>::SLOTS;
+
+/// A slot's key on the LRU: its device's type above its offset.
+const KEY_TYPE_SHIFT: u32 = 56;
+
+fn lru_key(swp: SwapEntry) -> u64 {
+    ((swp.swap_type() as u64) << KEY_TYPE_SHIFT) | swp.offset()
+}
+
+fn slot_of(key: u64) -> SwapEntry {
+    SwapEntry::new(
+        (key >> KEY_TYPE_SHIFT) as u32,
+        key & ((1 << KEY_TYPE_SHIFT) - 1),
+    )
+}
 
 /// The engine, once `zcomp_swap_init` has published it; it then lives until the kernel stops.
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
@@ -163,12 +186,27 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
         .and_then(|d| d.region(swp.offset()))
         .ok_or(StoreError::Alloc)?;
     let objcg = ObjCgroup::of_folio(folio);
-    if objcg.as_ref().is_some_and(|o| !o.may_zswap()) {
-        engine.stats.reject_cgroup_limit.inc();
-        return Err(StoreError::PoolLimit);
+    if let Some(objcg) = &objcg {
+        // A cgroup at its memory.zswap.max makes room by writing back its own coldest page.
+        if !objcg.may_zswap() && !make_room(engine, objcg) {
+            engine.stats.reject_cgroup_limit.inc();
+            return Err(StoreError::PoolLimit);
+        }
     }
     let (max, accept) = crate::glue::pool_limits();
-    let entry = folio.with_page(0, |page| engine.store(page, max, accept))?;
+    let entry = match folio.with_page(0, |page| engine.store(page, max, accept)) {
+        Ok(entry) => entry,
+        Err(StoreError::PoolLimit) => {
+            crate::glue::queue_shrink();
+            return Err(StoreError::PoolLimit);
+        }
+        Err(e) => return Err(e),
+    };
+    let list = crate::glue::lru_list(objcg.as_ref());
+    let (entry, list_was_empty) = engine.lru_add(entry, list, lru_key(swp))?;
+    if list_was_empty {
+        crate::glue::lru_list_busy(objcg.as_ref());
+    }
     let len = entry.pool_len();
     if let Some(objcg) = &objcg {
         objcg.charge_zswap(len);
@@ -197,6 +235,45 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
         objcg.count_events(VmEvent::ZswpOut, 1);
     }
     count_vm_events(VmEvent::ZswpOut, 1);
+    Ok(())
+}
+
+/// Writes back the coldest page of `objcg`'s cgroup, if the cgroup allows it; returns
+/// whether a page went.
+fn make_room(engine: &Engine, objcg: &ObjCgroup) -> bool {
+    crate::glue::writeback_enabled(objcg) && {
+        let list = crate::glue::lru_list(Some(objcg));
+        writeback::shrink_list(engine, list, 1, |key| write_back(engine, key)) > 0
+    }
+}
+
+/// Writes the page of the slot of LRU key `key` back to the slot, and drops its record.
+fn write_back(engine: &Engine, key: u64) -> Result<(), WritebackError> {
+    let swp = slot_of(key);
+    // Fails if the slot was freed, or has a folio: the page is being read in, or written.
+    let mut folio = NewSwapFolio::new(swp).map_err(|_| WritebackError::Kept)?;
+    // With the folio locked in the swap cache the device stays on and no store, load or
+    // invalidation of the slot runs: the record read here is the one dropped below.
+    let (region, slot) = device(swp.swap_type())
+        .and_then(|d| d.region(swp.offset()))
+        .ok_or(WritebackError::Gone)?;
+    let entry = region
+        .lock()
+        .get(slot)
+        .map(|r| r.entry)
+        .ok_or(WritebackError::Gone)?;
+    if folio.fill(|page| engine.load(&entry, page)).is_err() {
+        pr_err!("failed to load swap slot {:#x} for writeback\n", swp.offset());
+        return Err(WritebackError::Kept);
+    }
+    let record = region.lock().remove(slot).ok_or(WritebackError::Gone)?;
+    count_vm_events(VmEvent::ZswpWb, 1);
+    if let Some(objcg) = &record.owner {
+        objcg.count_events(VmEvent::ZswpWb, 1);
+    }
+    release(engine, record);
+    // A write that fails leaves the folio dirty in the swap cache, to be stored again.
+    folio.write();
     Ok(())
 }
 
@@ -351,10 +428,48 @@ pub(crate) unsafe extern "C" fn zswap_swapoff(swap_type: c_int) {
 #[no_mangle]
 pub(crate) extern "C" fn zswap_folio_swapin(_folio: *mut bindings::folio) {}
 
-/// Lets go of per-cgroup state of a memory cgroup going offline. zcomp keeps none: records
-/// hold object cgroup references, which the memory controller reparents itself.
+/// Whether LRU list `list` has no page, for the shrinker.
 #[no_mangle]
-pub(crate) extern "C" fn zswap_memcg_offline_cleanup(_memcg: *mut bindings::mem_cgroup) {}
+pub(crate) extern "C" fn mm_zcomp_swap_lru_empty(list: ListId) -> bool {
+    engine().is_none_or(|e| e.lru.lock().is_list_empty(list))
+}
+
+/// Hands the pages of list `from`, a cgroup going offline, to list `to`, its parent's.
+#[no_mangle]
+pub(crate) extern "C" fn mm_zcomp_swap_lru_reparent(from: ListId, to: ListId) {
+    if let Some(engine) = engine() {
+        if engine.lru.lock().splice(from, to).is_err() {
+            // The parent's list could not be made: the pages stay on the old list, which
+            // the pool-limit writeback still visits.
+            pr_warn!("no memory to move an offline cgroup's pages to its parent\n");
+        }
+    }
+}
+
+/// The shrinker's scan: writes back up to `nr` of the coldest pages of `list`, and returns
+/// how many it wrote. May sleep.
+#[no_mangle]
+pub(crate) extern "C" fn mm_zcomp_swap_shrink(list: ListId, nr: c_ulong) -> c_ulong {
+    let Some(engine) = engine() else {
+        return 0;
+    };
+    writeback::shrink_list(engine, list, nr as usize, |key| write_back(engine, key)) as c_ulong
+}
+
+/// One batch of the work that brings the pools under their accept threshold once they
+/// reached their limit; returns whether to run another. May sleep.
+#[no_mangle]
+pub(crate) extern "C" fn mm_zcomp_swap_shrink_step() -> bool {
+    let Some(engine) = engine() else {
+        return false;
+    };
+    writeback::shrink_batch(
+        engine,
+        || POOL_PAGES.load(Ordering::Relaxed) > crate::glue::pool_limits().1,
+        crate::glue::list_writeback_enabled,
+        |key| write_back(engine, key),
+    )
+}
 
 /// Pages zcomp's pools hold, for `/proc/meminfo`'s `Zswap`.
 #[no_mangle]
@@ -394,10 +509,14 @@ const _: [unsafe extern "C" fn(c_int, c_ulong) -> c_int; 2] =
 const _: [unsafe extern "C" fn(c_int); 2] = [zswap_swapoff, bindings::zswap_swapoff];
 const _: [unsafe extern "C" fn(*mut bindings::folio); 2] =
     [zswap_folio_swapin, bindings::zswap_folio_swapin];
-const _: [unsafe extern "C" fn(*mut bindings::mem_cgroup); 2] = [
-    zswap_memcg_offline_cleanup,
-    bindings::zswap_memcg_offline_cleanup,
-];
+const _: [unsafe extern "C" fn(ListId) -> bool; 2] =
+    [mm_zcomp_swap_lru_empty, bindings::mm_zcomp_swap_lru_empty];
+const _: [unsafe extern "C" fn(ListId, ListId); 2] =
+    [mm_zcomp_swap_lru_reparent, bindings::mm_zcomp_swap_lru_reparent];
+const _: [unsafe extern "C" fn(ListId, c_ulong) -> c_ulong; 2] =
+    [mm_zcomp_swap_shrink, bindings::mm_zcomp_swap_shrink];
+const _: [unsafe extern "C" fn() -> bool; 2] =
+    [mm_zcomp_swap_shrink_step, bindings::mm_zcomp_swap_shrink_step];
 const _: [unsafe extern "C" fn() -> c_ulong; 2] = [zswap_total_pages, bindings::zswap_total_pages];
 const _: [unsafe extern "C" fn(*const c_char) -> c_int; 2] = [
     mm_zcomp_swap_set_compressor,

@@ -156,6 +156,11 @@ int mm_zcomp_stored_pages(void)
 	return atomic_read(&zswap_stored_pages);
 }
 
+bool mm_zcomp_swap_shrinker_enabled(void)
+{
+	return READ_ONCE(zswap_shrinker_enabled);
+}
+
 /*
  * zcomp's engine starts at device_initcall time; the boot parameters are
  * applied here, after it. An unknown compressor falls back to the default.
@@ -172,6 +177,8 @@ static int __init zcomp_swap_init(void)
 			return -ENODEV;
 		}
 	}
+	if (mm_zcomp_swap_writeback_init())
+		pr_err("zswap: no shrinker: pages are written back only at limits\n");
 	zcomp_swap_started = true;
 	if (zswap_enabled)
 		static_branch_enable(&zswap_ever_enabled);

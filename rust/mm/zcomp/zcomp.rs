@@ -16,8 +16,11 @@
 //! |---|---|
 //! | `engine.rs` | pages in, entries out: same-filled pages, compression, the pools, the limit |
 //! | `compressors.rs` | the compression algorithms and their per-CPU streams |
+//! | `writeback.rs` | which pages go to the backing device, and when: one policy, over one LRU |
 //! | `swap.rs` | the swap frontend: zswap's interface, over an index per swap device |
-//! | `swap_params.c`, `glue.rs` | zswap's parameters, kept in C, and their Rust side |
+//! | `swapcache.rs` | the swap cache folio that a page is written back through |
+//! | `swap_params.c`, `swap_writeback.c`, `glue.rs` | zswap's parameters, the mm calls of
+//!   writeback (shrinker, swap cache, cgroups), kept in C, and their Rust side |
 //! | `pages.rs`, `stats.rs` | the page allocator as a page source; the counters |
 //!
 //! Statistics are in `/sys/kernel/debug/zcomp/`, and zswap's in `/sys/kernel/debug/zswap/`.
@@ -30,6 +33,8 @@ pub mod pages;
 mod pool_kunit;
 mod stats;
 mod swap;
+mod swapcache;
+mod writeback;
 pub mod zcore;
 
 use engine::Engine;
@@ -85,6 +90,10 @@ fn zcomp_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
     file!(dir, engine, "swap_index_pages", |_| swap::INDEX_PAGES
         .load(core::sync::atomic::Ordering::Relaxed)
         as u64);
+    // Pages of the LRU's node and list tables.
+    file!(dir, engine, "lru_pages", |_| engine::LRU_PAGES
+        .load(core::sync::atomic::Ordering::Relaxed)
+        as u64);
     // Stores refused because the memory cgroup was at memory.zswap.max.
     file!(dir, engine, "reject_cgroup_limit", |e| e
         .stats
@@ -102,8 +111,10 @@ fn zswap_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
         .stats
         .pool_limit_hit
         .get());
-    // zcomp writes nothing back yet, so no store waits on reclaim.
-    file!(dir, engine, "reject_reclaim_fail", |_| 0);
+    file!(dir, engine, "reject_reclaim_fail", |e| e
+        .stats
+        .reject_reclaim_fail
+        .get());
     file!(dir, engine, "reject_alloc_fail", |e| e
         .stats
         .reject_alloc_fail
@@ -118,7 +129,10 @@ fn zswap_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
         .get());
     // zcomp stores incompressible pages as they are instead of rejecting them.
     file!(dir, engine, "reject_compress_poor", |_| 0);
-    file!(dir, engine, "written_back_pages", |_| 0);
+    file!(dir, engine, "written_back_pages", |e| e
+        .stats
+        .written_back_pages
+        .get());
     file!(dir, engine, "pool_total_size", |e| e
         .pool_stats()
         .pages_held

@@ -46,6 +46,14 @@ fn an_offline_cgroups_nodes_go_to_the_cold_end_of_its_parent() {
     assert_eq!(lru.keys(1).len(), 6);
     assert_eq!(lru.next_busy_list(1), Some(1));
     assert_eq!(lru.next_busy_list(u16::MAX), Some(1));
+    // The round robin crosses pages of the list table, and skips lists that emptied.
+    lru.insert(3000, 7).unwrap();
+    let id = lru.insert(65535, 8).unwrap();
+    assert_eq!(lru.next_busy_list(1), Some(3000));
+    assert_eq!(lru.next_busy_list(3000), Some(65535));
+    assert_eq!(lru.next_busy_list(65535), Some(1));
+    lru.remove(id).unwrap();
+    assert_eq!(lru.next_busy_list(3000), Some(1));
 }
 
 #[test]

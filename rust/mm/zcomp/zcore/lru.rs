@@ -367,11 +367,19 @@ impl<S: PageSource> Lru<S> {
     }
 
     /// The first list after `after`, in id order and wrapping around, that has a linked
-    /// node: the round robin of writeback for the pool limit.
+    /// node: the round robin of writeback for the pool limit. Skips the list table's absent
+    /// pages a page at a time.
     pub fn next_busy_list(&self, after: ListId) -> Option<ListId> {
-        (1..=u16::MAX as u32 + 1)
-            .map(|i| after.wrapping_add(i as u16))
-            .find(|&l| self.sentinel(l).is_some() && !self.is_list_empty(l))
+        let mut list = after as u32;
+        for _ in 0..=u16::MAX as u32 {
+            list = (list + 1) & u16::MAX as u32;
+            if self.heads[(list >> HEADS_SHIFT) as usize].is_none() {
+                list |= (1 << HEADS_SHIFT) - 1;
+            } else if !self.is_list_empty(list as ListId) {
+                return Some(list as ListId);
+            }
+        }
+        None
     }
 
     /// The keys of `list` from the warm end to the cold end, for tests.
