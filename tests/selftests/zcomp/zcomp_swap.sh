@@ -6,7 +6,9 @@
 # and incompressible pages) in a memory cgroup limited to about a third of
 # its working set, and checks every page against its hash while rewriting
 # some, as the compressor is switched every second; the swap counters in
-# /proc/vmstat and in the cgroup's memory.stat must show the traffic. Then
+# /proc/vmstat and in the cgroup's memory.stat must show the traffic, into
+# the pool and, as memory.zswap.max is a third of the limit, out of it by
+# writeback to the device. Then
 # the device is swapped off while the pool holds pages, which must all come
 # back intact and leave the pool empty, and a last run ends with nothing
 # stored once the device is off.
@@ -201,15 +203,17 @@ if [ -z "$out_before" ] || [ -z "$in_before" ]; then
 else
 	zswpout=$((out_after - out_before))
 	zswpin=$((in_after - in_before))
-	ktap_print_msg "vmstat: zswpout +$zswpout, zswpin +$zswpin," \
-		"zswpwb +$(( ${wb_after:-0} - ${wb_before:-0} ));" \
+	zswpwb=$((${wb_after:-0} - ${wb_before:-0}))
+	ktap_print_msg "vmstat: zswpout +$zswpout, zswpin +$zswpin, zswpwb +$zswpwb;" \
 		"at least $((((PROCS * MIB - LIMIT_MIB) << 20) / PAGE_SIZE))" \
 		"pages had to leave memory"
+	# memory.zswap.max is a third of memory.max: pages go through the pool
+	# and, written back to make room, through the device.
 	vmstat_counts() {
-		[ "$zswpout" -gt 1000 ] && is_positive "$zswpin"
+		[ "$zswpout" -gt 1000 ] && is_positive "$zswpin" && is_positive "$zswpwb"
 	}
 	ktap_test_result \
-		"/proc/vmstat zswpout (+$zswpout) and zswpin (+$zswpin) count the traffic" \
+		"/proc/vmstat zswpout (+$zswpout), zswpin (+$zswpin) and zswpwb (+$zswpwb) count the traffic" \
 		vmstat_counts
 fi
 

@@ -65,15 +65,24 @@ fn nodes_take_pages_in_proportion_and_give_them_back() {
         let ids: Vec<NodeId> = (0..1000).map(|k| lru.insert(3, k).unwrap()).collect();
         // One list page, one directory page, 1001 nodes of 256 a leaf.
         assert_eq!(lru.pages(), 1 + 1 + 4);
-        for id in ids {
+        for &id in &ids[1..] {
             lru.remove(id).unwrap();
         }
-        assert!(lru.is_empty());
         // Freed nodes are reused before a new leaf is made.
-        for k in 0..1000 {
+        for k in 0..999 {
             lru.insert(3, k).unwrap();
         }
+        assert_eq!((lru.len(), lru.pages()), (1000, 6));
+        // With no node left in use, the LRU gives its pages back.
+        let keep = lru.insert(4, 0).unwrap();
+        while let Some((id, _)) = lru.isolate_coldest(3, 2000) {
+            lru.remove(id).unwrap();
+        }
+        lru.remove(ids[0]).unwrap_err();
         assert_eq!(lru.pages(), 6);
+        lru.remove(keep).unwrap();
+        assert!(lru.is_empty() && lru.is_list_empty(3));
+        assert_eq!(lru.pages(), 0);
     }
     assert_eq!(src.live_pages(), 0);
 }

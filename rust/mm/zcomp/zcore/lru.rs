@@ -301,6 +301,10 @@ impl<S: PageSource> Lru<S> {
         };
         self.free = raw;
         self.len -= 1;
+        if self.len == 0 {
+            // Nothing is left but sentinels and free nodes: an idle LRU holds no memory.
+            self.clear();
+        }
         Ok(key)
     }
 
@@ -382,6 +386,33 @@ impl<S: PageSource> Lru<S> {
         None
     }
 
+    /// Gives every page back, leaving no list and no node.
+    fn clear(&mut self) {
+        for dir in self.dirs.iter_mut() {
+            if let Some(mut dir) = dir.take() {
+                for leaf in dir.entries_mut().iter_mut() {
+                    if let Some(leaf) = leaf.take() {
+                        // SAFETY: by the type invariant the page came from `src`.
+                        unsafe { self.src.free_page(leaf.into_page()) };
+                    }
+                }
+                // SAFETY: as above.
+                unsafe { self.src.free_page(dir.into_page()) };
+            }
+        }
+        for page in self.heads.iter_mut() {
+            if let Some(page) = page.take() {
+                // SAFETY: as above.
+                unsafe { self.src.free_page(page.into_page()) };
+            }
+        }
+        // INVARIANT: no node is made, and no list has a sentinel.
+        self.made = 1;
+        self.free = 0;
+        self.len = 0;
+        self.pages = 0;
+    }
+
     /// The keys of `list` from the warm end to the cold end, for tests.
     #[cfg(test)]
     pub fn keys(&self, list: ListId) -> alloc::vec::Vec<u64> {
@@ -402,23 +433,6 @@ impl<S: PageSource> Drop for Lru<S> {
     /// Gives every page back. Entries still holding node ids must not be used with another
     /// `Lru`.
     fn drop(&mut self) {
-        for dir in self.dirs.iter_mut() {
-            if let Some(mut dir) = dir.take() {
-                for leaf in dir.entries_mut().iter_mut() {
-                    if let Some(leaf) = leaf.take() {
-                        // SAFETY: by the type invariant the page came from `src`.
-                        unsafe { self.src.free_page(leaf.into_page()) };
-                    }
-                }
-                // SAFETY: as above.
-                unsafe { self.src.free_page(dir.into_page()) };
-            }
-        }
-        for page in self.heads.iter_mut() {
-            if let Some(page) = page.take() {
-                // SAFETY: as above.
-                unsafe { self.src.free_page(page.into_page()) };
-            }
-        }
+        self.clear();
     }
 }
