@@ -263,7 +263,10 @@ fn write_back(engine: &Engine, key: u64) -> Result<(), WritebackError> {
         .map(|r| r.entry)
         .ok_or(WritebackError::Gone)?;
     if folio.fill(|page| engine.load(&entry, page)).is_err() {
-        pr_err!("failed to load swap slot {:#x} for writeback\n", swp.offset());
+        pr_err!(
+            "failed to load swap slot {:#x} for writeback\n",
+            swp.offset()
+        );
         return Err(WritebackError::Kept);
     }
     let record = region.lock().remove(slot).ok_or(WritebackError::Gone)?;
@@ -431,7 +434,10 @@ pub(crate) extern "C" fn zswap_folio_swapin(_folio: *mut bindings::folio) {}
 /// Whether LRU list `list` has no page, for the shrinker.
 #[no_mangle]
 pub(crate) extern "C" fn mm_zcomp_swap_lru_empty(list: ListId) -> bool {
-    engine().is_none_or(|e| e.lru.lock().is_list_empty(list))
+    match engine() {
+        Some(engine) => engine.lru.lock().is_list_empty(list),
+        None => true,
+    }
 }
 
 /// Hands the pages of list `from`, a cgroup going offline, to list `to`, its parent's.
@@ -453,7 +459,7 @@ pub(crate) extern "C" fn mm_zcomp_swap_shrink(list: ListId, nr: c_ulong) -> c_ul
     let Some(engine) = engine() else {
         return 0;
     };
-    writeback::shrink_list(engine, list, nr as usize, |key| write_back(engine, key)) as c_ulong
+    writeback::shrink_list(engine, list, nr, |key| write_back(engine, key))
 }
 
 /// One batch of the work that brings the pools under their accept threshold once they
@@ -511,12 +517,16 @@ const _: [unsafe extern "C" fn(*mut bindings::folio); 2] =
     [zswap_folio_swapin, bindings::zswap_folio_swapin];
 const _: [unsafe extern "C" fn(ListId) -> bool; 2] =
     [mm_zcomp_swap_lru_empty, bindings::mm_zcomp_swap_lru_empty];
-const _: [unsafe extern "C" fn(ListId, ListId); 2] =
-    [mm_zcomp_swap_lru_reparent, bindings::mm_zcomp_swap_lru_reparent];
+const _: [unsafe extern "C" fn(ListId, ListId); 2] = [
+    mm_zcomp_swap_lru_reparent,
+    bindings::mm_zcomp_swap_lru_reparent,
+];
 const _: [unsafe extern "C" fn(ListId, c_ulong) -> c_ulong; 2] =
     [mm_zcomp_swap_shrink, bindings::mm_zcomp_swap_shrink];
-const _: [unsafe extern "C" fn() -> bool; 2] =
-    [mm_zcomp_swap_shrink_step, bindings::mm_zcomp_swap_shrink_step];
+const _: [unsafe extern "C" fn() -> bool; 2] = [
+    mm_zcomp_swap_shrink_step,
+    bindings::mm_zcomp_swap_shrink_step,
+];
 const _: [unsafe extern "C" fn() -> c_ulong; 2] = [zswap_total_pages, bindings::zswap_total_pages];
 const _: [unsafe extern "C" fn(*const c_char) -> c_int; 2] = [
     mm_zcomp_swap_set_compressor,
