@@ -7,14 +7,16 @@
 #   make series              write the patch series to out/series/
 #   make check-series        build (CLIPPY=1) and boot every commit of the series
 #   make bench-pool          allocator density and speed on real memory (CORPUS=dir)
+#   make bench-swap          stock zswap against zcomp in guests (PAIRS=n boots each)
 #   make kernel              just build (KERNEL=zcomp|stock)
 #   make refresh-patches     write kernel-file edits committed in linux/ back into patches/
 
 KERNEL ?= zcomp
 SCRIPT ?=
 CORPUS ?=
+PAIRS ?= 3
 
-.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool \
+.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool bench-swap \
 	refresh-patches clean
 all: test
 
@@ -49,6 +51,9 @@ check-series: setup
 
 bench-pool:
 	@CORPUS="$(CORPUS)" bash scripts/bench-pool.sh
+
+bench-swap: setup tree
+	@PAIRS="$(PAIRS)" bash scripts/bench-swap.sh
 
 refresh-patches:
 	@bash scripts/refresh-patches.sh

@@ -424,13 +424,6 @@ pub(crate) unsafe extern "C" fn zswap_swapoff(swap_type: c_int) {
     }
 }
 
-/// Notes a swap-in from the swap device rather than from zcomp.
-///
-/// zswap counts these to protect entries from its shrinker; zcomp's writeback does not use
-/// them yet.
-#[no_mangle]
-pub(crate) extern "C" fn zswap_folio_swapin(_folio: *mut bindings::folio) {}
-
 /// Whether LRU list `list` has no page, for the shrinker.
 #[no_mangle]
 pub(crate) extern "C" fn mm_zcomp_swap_lru_empty(list: ListId) -> bool {
@@ -513,8 +506,6 @@ const _: [unsafe extern "C" fn(bindings::swp_entry_t); 2] =
 const _: [unsafe extern "C" fn(c_int, c_ulong) -> c_int; 2] =
     [zswap_swapon, bindings::zswap_swapon];
 const _: [unsafe extern "C" fn(c_int); 2] = [zswap_swapoff, bindings::zswap_swapoff];
-const _: [unsafe extern "C" fn(*mut bindings::folio); 2] =
-    [zswap_folio_swapin, bindings::zswap_folio_swapin];
 const _: [unsafe extern "C" fn(ListId) -> bool; 2] =
     [mm_zcomp_swap_lru_empty, bindings::mm_zcomp_swap_lru_empty];
 const _: [unsafe extern "C" fn(ListId, ListId); 2] = [

@@ -152,13 +152,49 @@ void zswap_memcg_offline_cleanup(struct mem_cgroup *memcg)
 }
 
 /*
- * The pages writing back all of the cgroup's stored pages would free: its
- * compressed bytes in pages, as zswap counts them, if its list has pages.
+ * A page was read from the swap device rather than from zcomp: one that
+ * writeback should have kept. As zswap does, this protects as many pages of
+ * the cgroup from the shrinker (see zcomp_protected()).
+ */
+void zswap_folio_swapin(struct folio *folio)
+{
+	if (folio)
+		atomic_long_inc(&folio_lruvec(folio)->zswap_lruvec_state.nr_disk_swapins);
+}
+
+/*
+ * Takes up to @nr of the protection that swap-ins from the device gave
+ * @memcg's pages, on every node, and returns how much it took.
+ */
+static unsigned long zcomp_protected(struct mem_cgroup *memcg, unsigned long nr)
+{
+	unsigned long taken = 0, cur, left;
+	struct lruvec *lruvec;
+	atomic_long_t *ins;
+	int nid;
+
+	for_each_node_state(nid, N_MEMORY) {
+		lruvec = mem_cgroup_lruvec(memcg, NODE_DATA(nid));
+		ins = &lruvec->zswap_lruvec_state.nr_disk_swapins;
+		cur = atomic_long_read(ins);
+		do {
+			left = cur > nr - taken ? cur - (nr - taken) : 0;
+		} while (!atomic_long_try_cmpxchg(ins, &cur, left));
+		taken += cur - left;
+	}
+	return taken;
+}
+
+/*
+ * What writing back the cgroup's pages would free, as zswap counts it: its
+ * stored pages less those recent swap-ins protect, scaled by the pool
+ * memory a stored page takes.
  */
 static unsigned long zcomp_shrinker_count(struct shrinker *shrinker,
 					  struct shrink_control *sc)
 {
 	struct mem_cgroup *memcg = sc->memcg;
+	unsigned long nr_backing, nr_stored, nr_freeable;
 
 	if (!mm_zcomp_swap_shrinker_enabled() ||
 	    !mem_cgroup_zswap_writeback_enabled(memcg))
@@ -168,10 +204,18 @@ static unsigned long zcomp_shrinker_count(struct shrinker *shrinker,
 		return 0;
 	if (mm_zcomp_swap_lru_empty(memcg_list(memcg)))
 		return SHRINK_EMPTY;
-	if (mem_cgroup_disabled())
-		return zswap_total_pages();
-	mem_cgroup_flush_stats(memcg);
-	return memcg_page_state(memcg, MEMCG_ZSWAP_B) >> PAGE_SHIFT ?: 1;
+	if (!mem_cgroup_disabled()) {
+		mem_cgroup_flush_stats(memcg);
+		nr_backing = memcg_page_state(memcg, MEMCG_ZSWAP_B) >> PAGE_SHIFT;
+		nr_stored = memcg_page_state(memcg, MEMCG_ZSWAPPED);
+	} else {
+		nr_backing = zswap_total_pages();
+		nr_stored = atomic_read(&zswap_stored_pages);
+	}
+	if (!nr_stored)
+		return 0;
+	nr_freeable = nr_stored - zcomp_protected(memcg, nr_stored);
+	return mult_frac(nr_freeable, nr_backing, nr_stored);
 }
 
 static unsigned long zcomp_shrinker_scan(struct shrinker *shrinker,

@@ -1,0 +1,118 @@
+# SPDX-License-Identifier: GPL-2.0
+"""The hog of make bench-swap: anonymous memory of real programs, under a limit.
+
+Fills SIZE MiB of anonymous memory, in PROCS processes, with the pages of
+core dumps of running programs (the "anon" set of scripts/bench-corpus.sh),
+then reads every page PASSES times in a scattered order, and checks that the
+memory still holds what was written. Run in a memory cgroup limited below
+SIZE, the pages go out to compressed swap as they are written and come back
+as they are read. Prints one line of key=value pairs: the time to fill and
+to read, and zswap's statistics when every page had been written.
+"""
+
+import os
+import select
+import signal
+import sys
+import time
+import zlib
+
+PAGE = 4096
+
+
+def fill(mem, corpus):
+    """Fills MEM with the corpus files, in name order, repeated; returns its CRC."""
+    names = sorted(os.path.join(d, f) for d, _, fs in os.walk(corpus) for f in fs
+                   if not f.startswith("."))
+    if not names:
+        sys.exit(f"hog: no files in {corpus}")
+    view, off = memoryview(mem), 0
+    while off < len(mem):
+        for name in names:
+            with open(name, "rb") as f:
+                while off < len(mem):
+                    n = f.readinto(view[off:off + (1 << 20)])
+                    if not n:
+                        break
+                    off += n
+            if off >= len(mem):
+                break
+    return zlib.crc32(mem)
+
+
+def stat(path, key=None):
+    try:
+        with open(path) as f:
+            if key is None:
+                return int(f.read())
+            for line in f:
+                k, v = line.split()
+                if k == key:
+                    return int(v)
+    except OSError:
+        pass
+    return -1
+
+
+def child(corpus, size, passes, ready_w, go_r):
+    mem = bytearray(size)
+    crc = fill(mem, corpus)
+    os.write(ready_w, b"r")
+    os.read(go_r, 1)
+    npages = size // PAGE
+    step = 7919 % npages or 1
+    total = 0
+    for _ in range(passes):
+        i = 0
+        for _ in range(npages):
+            total += mem[i * PAGE]
+            i = (i + step) % npages
+    ok = zlib.crc32(mem) == crc
+    os._exit(0 if ok else 1)
+
+
+def main():
+    corpus, mib, procs, passes, debugfs, cgroup = sys.argv[1:7]
+    size, procs, passes = int(mib) << 20, int(procs), int(passes)
+    per = size // procs // PAGE * PAGE
+    ready_r, ready_w = os.pipe()
+    go_r, go_w = os.pipe()
+    t0 = time.monotonic()
+    pids = []
+    for _ in range(procs):
+        pid = os.fork()
+        if pid == 0:
+            child(corpus, per, passes, ready_w, go_r)
+        pids.append(pid)
+    ready = 0
+    while ready < procs:
+        if select.select([ready_r], [], [], 1.0)[0]:
+            ready += len(os.read(ready_r, procs))
+        elif any(os.waitpid(pid, os.WNOHANG)[0] for pid in pids):
+            # A child died before it filled its memory (the OOM killer, say).
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            sys.exit("hog: a process died while filling its memory")
+    t1 = time.monotonic()
+    peak = {
+        "stored_pages": stat(f"{debugfs}/stored_pages"),
+        "pool_bytes": stat(f"{debugfs}/pool_total_size"),
+        "compressed_bytes": stat(f"{cgroup}/memory.stat", "zswap"),
+    }
+    os.write(go_w, b"g" * procs)
+    failed = 0
+    for pid in pids:
+        _, status = os.waitpid(pid, 0)
+        failed += status != 0
+    t2 = time.monotonic()
+    fields = {"fill_s": f"{t1 - t0:.2f}", "read_s": f"{t2 - t1:.2f}", **peak,
+              "intact": int(failed == 0)}
+    print(" ".join(f"{k}={v}" for k, v in fields.items()))
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
