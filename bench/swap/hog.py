@@ -17,6 +17,8 @@ import sys
 import time
 import zlib
 
+from peak import peak
+
 PAGE = 4096
 
 
@@ -38,20 +40,6 @@ def fill(mem, corpus):
             if off >= len(mem):
                 break
     return zlib.crc32(mem)
-
-
-def stat(path, key=None):
-    try:
-        with open(path) as f:
-            if key is None:
-                return int(f.read())
-            for line in f:
-                k, v = line.split()
-                if k == key:
-                    return int(v)
-    except OSError:
-        pass
-    return -1
 
 
 def child(corpus, size, passes, ready_w, go_r):
@@ -97,18 +85,14 @@ def main():
                     pass
             sys.exit("hog: a process died while filling its memory")
     t1 = time.monotonic()
-    peak = {
-        "stored_pages": stat(f"{debugfs}/stored_pages"),
-        "pool_bytes": stat(f"{debugfs}/pool_total_size"),
-        "compressed_bytes": stat(f"{cgroup}/memory.stat", "zswap"),
-    }
+    stats = peak(debugfs, cgroup)
     os.write(go_w, b"g" * procs)
     failed = 0
     for pid in pids:
         _, status = os.waitpid(pid, 0)
         failed += status != 0
     t2 = time.monotonic()
-    fields = {"fill_s": f"{t1 - t0:.2f}", "read_s": f"{t2 - t1:.2f}", **peak,
+    fields = {"fill_s": f"{t1 - t0:.2f}", "read_s": f"{t2 - t1:.2f}", **stats,
               "intact": int(failed == 0)}
     print(" ".join(f"{k}={v}" for k, v in fields.items()))
     sys.exit(1 if failed else 0)

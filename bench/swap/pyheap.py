@@ -14,23 +14,11 @@ import random
 import sys
 import time
 
+from peak import peak
+
 WORDS = ("memory page swap cgroup kernel compress pool entry slot device "
          "writeback reclaim folio lock index store load limit shrinker "
          "python heap object string dict list tuple integer float value").split()
-
-
-def stat(path, key=None):
-    try:
-        with open(path) as f:
-            if key is None:
-                return int(f.read())
-            for line in f:
-                k, v = line.split()
-                if k == key:
-                    return int(v)
-    except OSError:
-        pass
-    return -1
 
 
 def build(n, rng):
@@ -66,15 +54,11 @@ def main():
     t0 = time.monotonic()
     heap = build(int(records), rng)
     t1 = time.monotonic()
-    peak = {
-        "stored_pages": stat(f"{debugfs}/stored_pages"),
-        "pool_bytes": stat(f"{debugfs}/pool_total_size"),
-        "compressed_bytes": stat(f"{cgroup}/memory.stat", "zswap"),
-    }
+    stats = peak(debugfs, cgroup)
     first = query(heap)
     same = all(query(heap) == first for _ in range(int(passes) - 1))
     t2 = time.monotonic()
-    fields = {"fill_s": f"{t1 - t0:.2f}", "read_s": f"{t2 - t1:.2f}", **peak,
+    fields = {"fill_s": f"{t1 - t0:.2f}", "read_s": f"{t2 - t1:.2f}", **stats,
               "intact": int(same)}
     print(" ".join(f"{k}={v}" for k, v in fields.items()))
 

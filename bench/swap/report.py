@@ -13,8 +13,8 @@ import statistics
 import sys
 
 STOCK, ZCOMP = "bench-stock", "bench-zcomp"
-FIGURES = ("wall_s", "fill_s", "read_s", "zswpout", "zswpin", "zswpwb",
-           "stored_pages", "compressed_bytes", "pool_bytes")
+FIGURES = ("wall_s", "fill_s", "read_s", "zswpout", "zswpin", "zswpwb", "pswpout",
+           "pswpin", "stored_pages", "compressed_bytes", "pool_bytes")
 
 
 def parse(path):

@@ -56,3 +56,17 @@ swap_lib_kill_cgroup() {
 	done
 	rmdir "$1" 2>/dev/null
 }
+
+# swap_lib_wait_ready OUT PID SECONDS: wait until swap_integrity -w, running
+# as PID with its output in OUT, has filled its memory; fail if it exits
+# first or takes longer than SECONDS.
+swap_lib_wait_ready() {
+	local i
+
+	for i in $(seq "$3"); do
+		grep -qx ready "$1" && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 1
+	done
+	grep -qx ready "$1"
+}

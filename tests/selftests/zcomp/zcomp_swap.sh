@@ -231,17 +231,12 @@ fi
 
 # 4: swapoff while the pool holds pages.
 swapoff_while_stored() {
-	local ok=1 i stored rc
+	local ok=1 stored rc
 
 	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$PROG" -w -p "$WPROCS" -m "$WMIB") \
 		>"$TMP/run2" 2>&1 &
 	WPID=$!
-	for i in $(seq "$READY_TIMEOUT"); do
-		grep -qx ready "$TMP/run2" && break
-		kill -0 "$WPID" 2>/dev/null || break
-		sleep 1
-	done
-	if ! grep -qx ready "$TMP/run2"; then
+	if ! swap_lib_wait_ready "$TMP/run2" "$WPID" "$READY_TIMEOUT"; then
 		print_diag "$TMP/run2"
 		ktap_print_msg "swap_integrity -w did not get ready"
 		explain_failure

@@ -63,12 +63,8 @@ echo $((LIMIT_MIB << 20)) >"$CG/memory.max"
 (echo "$BASHPID" >"$CG/cgroup.procs" && exec "$PROG" -w -p "$PROCS" -m "$MIB") \
 	>"$TMP/run" 2>&1 &
 WPID=$!
-for i in $(seq "$READY_TIMEOUT"); do
-	grep -qx ready "$TMP/run" && break
-	kill -0 "$WPID" 2>/dev/null || break
-	sleep 1
-done
-grep -qx ready "$TMP/run" || ktap_exit_fail_msg "swap_integrity -w did not get ready"
+swap_lib_wait_ready "$TMP/run" "$WPID" "$READY_TIMEOUT" ||
+	ktap_exit_fail_msg "swap_integrity -w did not get ready"
 
 ktap_set_plan 3
 
