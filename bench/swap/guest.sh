@@ -19,7 +19,7 @@ CGROOT=/sys/fs/cgroup
 # the cgroup would go OOM; beyond the cap, pages are written back to the
 # device. hog-pool has room for its pool instead, and no cap: it measures
 # the store and load paths without writeback.
-LIMIT_MIB=48 ZSWAP_MAX=16M POOL_LIMIT_MIB=72
+LIMIT_MIB=48 ZSWAP_MAX=16M POOL_LIMIT_MIB=80
 
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 mountpoint -q "$CGROOT" || mount -t cgroup2 none "$CGROOT"

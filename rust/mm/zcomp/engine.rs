@@ -16,10 +16,11 @@ use crate::compressors::Compressors;
 use crate::pages::KernelPages;
 use crate::stats::Stats;
 use crate::zcore::entry::{Entry, EntryState};
+use crate::zcore::limit::{Limit, LimitCheck};
 use crate::zcore::lru::{ListId, Lru};
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::pool::{self, Handle, Pool, MAX_SMALL_OBJECT};
-use core::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use kernel::{cpu, new_spinlock, prelude::*, sync::SpinLock};
 
 /// At most this many pools: one per CPU id on smaller systems, shared by several CPUs on
@@ -41,27 +42,6 @@ pub(crate) enum StoreError {
     Compress,
     /// A pool could not get a page.
     Alloc,
-}
-
-/// The memory limit of the pools, with hysteresis: once the limit is hit, stores are refused
-/// until the pools shrink to the accept threshold.
-pub(crate) struct Limit {
-    full: AtomicBool,
-}
-
-impl Limit {
-    /// Whether a store must be refused, given the pools' limit and accept threshold in pages.
-    /// Counts a refusal at the limit itself as [`Stats::pool_limit_hit`].
-    fn refuses(&self, max_pages: usize, accept_pages: usize, stats: &Stats) -> bool {
-        let cur = POOL_PAGES.load(Ordering::Relaxed);
-        if cur >= max_pages {
-            stats.pool_limit_hit.inc();
-            self.full.store(true, Ordering::Relaxed);
-        } else if self.full.load(Ordering::Relaxed) && cur <= accept_pages {
-            self.full.store(false, Ordering::Relaxed);
-        }
-        self.full.load(Ordering::Relaxed)
-    }
 }
 
 /// The shared engine.
@@ -106,9 +86,7 @@ impl Engine {
             pools,
             compressors: Compressors::new()?,
             stats: Stats::default(),
-            limit: Limit {
-                full: AtomicBool::new(false),
-            },
+            limit: Limit::new(),
             lru: KBox::pin_init(
                 new_spinlock!(Lru::new(KernelPages::new(&LRU_PAGES)), "zcomp_lru"),
                 GFP_KERNEL,
@@ -130,8 +108,16 @@ impl Engine {
             self.stats.same_filled_pages.inc();
             return Ok(Entry::same_filled(value));
         }
-        if self.limit.refuses(max_pages, accept_pages, &self.stats) {
-            return Err(StoreError::PoolLimit);
+        match self
+            .limit
+            .check(POOL_PAGES.load(Ordering::Relaxed), max_pages, accept_pages)
+        {
+            LimitCheck::Accept => {}
+            LimitCheck::Full => {
+                self.stats.pool_limit_hit.inc();
+                return Err(StoreError::PoolLimit);
+            }
+            LimitCheck::Draining => return Err(StoreError::PoolLimit),
         }
         let p = cpu::current_cpu_hint() as usize % self.pools.len();
         let algo = self.compressors.current().ok_or(StoreError::Compress)?;

@@ -17,6 +17,11 @@ impl Counter {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Adds `n`.
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
     /// Takes one away, for counters of things held.
     pub(crate) fn dec(&self) {
         self.0.fetch_sub(1, Ordering::Relaxed);

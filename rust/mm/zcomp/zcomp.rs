@@ -16,7 +16,7 @@
 //! |---|---|
 //! | `engine.rs` | pages in, entries out: same-filled pages, compression, the pools, the limit |
 //! | `compressors.rs` | the compression algorithms and their per-CPU streams |
-//! | `writeback.rs` | which pages go to the backing device, and when: one policy, over one LRU |
+//! | `writeback.rs` | the writeback policy of `zcore` run on the engine's LRU and counters |
 //! | `swap.rs` | the swap frontend: zswap's interface, over an index per swap device |
 //! | `swapcache.rs` | the swap cache folio that a page is written back through |
 //! | `swap_params.c`, `swap_writeback.c`, `glue.rs` | zswap's parameters, the mm calls of

@@ -10,7 +10,9 @@
 
 pub mod entry;
 pub mod index;
+pub mod limit;
 pub mod lru;
 mod page_array;
 pub mod page_source;
 pub mod pool;
+pub mod writeback;

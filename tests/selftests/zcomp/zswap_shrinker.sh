@@ -6,6 +6,8 @@
 # a memory cgroup beyond its limit and waits, its pages in zcomp; reclaim
 # asked for through memory.reclaim must then write none back with the
 # shrinker off, some with it on, and every page must come back intact.
+# memory.zswap.max stays unlimited, so that nothing else writes back: the
+# limit leaves room for the compressed pages, which are charged too.
 #
 # Needs the swap device to use (its contents are destroyed) in
 # ZCOMP_SWAP_DEV.
@@ -14,7 +16,7 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 
 CG="/sys/fs/cgroup/zswap_shrinker.$$"
-PROCS=2 MIB=16 LIMIT_MIB=16
+PROCS=2 MIB=12 LIMIT_MIB=22
 READY_TIMEOUT=300
 
 ktap_print_header

@@ -5,9 +5,11 @@
 mod compact;
 mod entry;
 mod index;
+mod limit;
 mod lru;
 mod pool;
 mod prop;
+mod writeback;
 
 /// Deterministic test bytes: `len` bytes derived from `seed`.
 pub(crate) fn pattern(seed: u64, len: usize) -> Vec<u8> {
