@@ -45,7 +45,7 @@ def svg(path, bars):
     scale = (width - left - 40) / max(1.5, max(v for _, v in bars) * 1.1)
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            'font-family="sans-serif" font-size="13">',
-           f'<text x="{left}" y="18">zcomp / stock zswap (above 1: zcomp better)</text>']
+           f'<text x="10" y="18">zcomp against stock zswap: throughput and pool density ratios (above 1: zcomp better)</text>']
     for i, (label, value) in enumerate(bars):
         y = top + 40 * i
         out.append(f'<text x="{left - 8}" y="{y + 17}" text-anchor="end">{label}</text>')
