@@ -37,7 +37,9 @@ cp "$script" "$guest/script.sh"
 rm -f "$guest/spare.img" "$guest/status"
 truncate -s 512M "$guest/spare.img"
 
-args=$(printf ' %q' "$@")
+# printf runs its format once even with no arguments: quote only real ones.
+args=
+[ $# -eq 0 ] || args=$(printf ' %q' "$@")
 inner="export ZCOMP_ROOT=$(printf %q "$ZCOMP_ROOT") ZCOMP_KERNEL=$kernel
 for d in /sys/block/vd*; do
 	[ \"\$(cat \$d/serial 2>/dev/null)\" = zcomp-spare ] && export ZCOMP_SPARE_DISK=/dev/\${d##*/}

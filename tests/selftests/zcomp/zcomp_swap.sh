@@ -213,7 +213,7 @@ else
 		[ "$zswpout" -gt 1000 ] && is_positive "$zswpin" && is_positive "$zswpwb"
 	}
 	ktap_test_result \
-		"/proc/vmstat zswpout (+$zswpout), zswpin (+$zswpin) and zswpwb (+$zswpwb) count the traffic" \
+		"/proc/vmstat zswpout (+$zswpout), zswpin (+$zswpin), zswpwb (+$zswpwb) count it" \
 		vmstat_counts
 fi
 

@@ -27,7 +27,7 @@ ktap_print_header
 . "$DIR"/swap_lib.sh
 for f in "$FAIL_ALLOC" "$FAIL_IO"; do
 	[ -e "$f/require-start" ] ||
-		swap_lib_skip "$f/require-start is missing: kernel without fault injection or its stack trace filter"
+		swap_lib_skip "no $f/require-start: no fault injection or stack filter"
 done
 DISK_FAIL=/sys/block/$(basename "$(readlink -f "$DEV")")/make-it-fail
 [ -e "$DISK_FAIL" ] || swap_lib_skip "$DISK_FAIL is missing"
@@ -115,7 +115,7 @@ run_integrity "$TMP/alloc"
 faults_off
 refused=$(($(debugfs reject_alloc_fail) + $(debugfs reject_kmemcache_fail) - refused_before))
 pswpout=$(($(vmstat pswpout) - pswpout_before))
-ktap_test_result "with no page to be had under zswap_store(), $PROCS x $MIB MiB swap out and back: no page changed" \
+ktap_test_result "no page to be had in zswap_store(): $PROCS x $MIB MiB come back unchanged" \
 	intact "$TMP/alloc"
 ktap_test_result "zswap's debugfs counts the refused stores (+$refused)" test "$refused" -gt 0
 ktap_test_result "the refused pages went to the swap device (pswpout +$pswpout)" \
@@ -133,7 +133,7 @@ faults_off
 failed_writes=$((TIMES - left))
 wb=$(($(vmstat zswpwb) - wb_before))
 ktap_print_msg "writeback +$wb pages, $failed_writes of its writes failed"
-ktap_test_result "with writeback's writes failing, $PROCS x $MIB MiB swap out and back: no page changed" \
+ktap_test_result "writeback's writes failing: $PROCS x $MIB MiB come back unchanged" \
 	intact "$TMP/io"
 ktap_test_result "pages were written back (zswpwb +$wb)" test "$wb" -gt 0
 ktap_test_result "writes of writeback failed ($failed_writes)" test "$failed_writes" -gt 0

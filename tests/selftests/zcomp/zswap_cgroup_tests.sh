@@ -52,5 +52,6 @@ while read -r result; do
 	"not ok "*) name=${result#not ok }; ktap_test_fail "${name#* }" ;;
 	esac
 done <"$OUT.results"
-ktap_print_msg "written_back_pages: $before_wb before, $(cat "$ZSWAP_DEBUGFS/written_back_pages") after"
+after_wb=$(cat "$ZSWAP_DEBUGFS/written_back_pages")
+ktap_print_msg "written_back_pages: $before_wb before, $after_wb after"
 ktap_finished

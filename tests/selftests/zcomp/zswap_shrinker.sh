@@ -41,6 +41,9 @@ trap 'exit "$KSFT_FAIL"' HUP INT PIPE TERM
 written_back() {
 	awk '$1 == "zswpwb" { print $2 }' "$CG/memory.stat"
 }
+stored() {
+	cat "$ZSWAP_DEBUGFS/stored_pages"
+}
 
 # reclaim: ask for more than the cgroup holds, so that reclaim goes down to
 # its highest priority, where it calls the shrinkers in earnest. Reclaim
@@ -73,14 +76,14 @@ ktap_set_plan 3
 wb0=$(written_back)
 reclaim
 wb1=$(written_back)
-ktap_print_msg "shrinker off: zswpwb $wb0 -> $wb1, stored_pages $(cat "$ZSWAP_DEBUGFS/stored_pages")"
+ktap_print_msg "shrinker off: zswpwb $wb0 -> $wb1, stored_pages $(stored)"
 ktap_test_result "with shrinker_enabled=N reclaim writes nothing back" test "$wb1" = "$wb0"
 
 echo Y >"$ZSWAP_PARAMS/shrinker_enabled"
 reclaim
 wb2=$(written_back)
-ktap_print_msg "shrinker on: zswpwb $wb1 -> $wb2, stored_pages $(cat "$ZSWAP_DEBUGFS/stored_pages")"
-ktap_test_result "with shrinker_enabled=Y reclaim writes the cgroup's pages back (+$((wb2 - wb1)))" \
+ktap_print_msg "shrinker on: zswpwb $wb1 -> $wb2, stored_pages $(stored)"
+ktap_test_result "with shrinker_enabled=Y reclaim writes pages back (+$((wb2 - wb1)))" \
 	test "$wb2" -gt "$wb1"
 
 echo max >"$CG/memory.max"
