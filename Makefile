@@ -8,6 +8,7 @@
 #   make check-series        build (CLIPPY=1) and boot every commit of the series
 #   make bench-pool          allocator density and speed on real memory (CORPUS=dir)
 #   make bench-swap          stock zswap against zcomp in guests (PAIRS=n boots each)
+#   make bench-compress      the compressors through the crypto API against lib/, in a guest
 #   make kernel              just build (KERNEL=zcomp|stock)
 #   make refresh-patches     write kernel-file edits committed in linux/ back into patches/
 
@@ -16,7 +17,7 @@ SCRIPT ?=
 CORPUS ?=
 PAIRS ?= 3
 
-.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool bench-swap \
+.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool bench-swap bench-compress \
 	refresh-patches clean
 all: test
 
@@ -54,6 +55,9 @@ bench-pool:
 
 bench-swap: setup tree
 	@PAIRS="$(PAIRS)" bash scripts/bench-swap.sh
+
+bench-compress: setup tree
+	@bash scripts/bench-compress.sh
 
 refresh-patches:
 	@bash scripts/refresh-patches.sh

@@ -3,7 +3,8 @@
 # (the pristine base), both from Kconfig.fragment over tinyconfig; or
 # "bench-zcomp" and "bench-stock", the same without the debugging options
 # (lockdep, Rust debug assertions and overflow checks, KUnit, fault
-# injection), for benchmarks.
+# injection), for benchmarks; or "bench-compress", bench-stock that loads
+# modules, for make bench-compress's module.
 # KBUILD_EXTRA adds make arguments (CLIPPY=1, say).
 # Prints the path of the bzImage on its last line.
 set -euo pipefail
@@ -20,7 +21,7 @@ bisect)
 	# scripts/check-series.sh checks out each series commit here.
 	src=$ZCOMP_ROOT/out/bisect-src
 	;;
-stock | bench-stock)
+stock | bench-stock | bench-compress)
 	bash "$ZCOMP_ROOT/scripts/kernel-tree.sh" >&2
 	src=$ZCOMP_ROOT/out/stock-src
 	linux_worktree "$src" base
@@ -29,7 +30,7 @@ bench-zcomp)
 	bash "$ZCOMP_ROOT/scripts/kernel-tree.sh" >&2
 	src=$LINUX_DIR
 	;;
-*) echo "build-kernel: unknown kernel '$flavour' (zcomp, stock, bench-zcomp, bench-stock)" >&2; exit 2 ;;
+*) echo "build-kernel: unknown kernel '$flavour' (zcomp, stock, bench-zcomp, bench-stock, bench-compress)" >&2; exit 2 ;;
 esac
 
 obj=$ZCOMP_ROOT/out/kbuild-$flavour
@@ -41,6 +42,7 @@ bench-*)
 	fragment=$obj/bench.fragment
 	sed -E 's/^(CONFIG_(DEBUG_KERNEL|DEBUG_ATOMIC_SLEEP|PROVE_LOCKING|RUST_DEBUG_ASSERTIONS|RUST_OVERFLOW_CHECKS|KUNIT|ZCOMP_KUNIT_TEST|FAULT_INJECTION[A-Z_]*|FAIL_[A-Z_]*))=y$/# \1 is not set/' \
 		"$ZCOMP_ROOT/Kconfig.fragment" >"$fragment"
+	[ "$flavour" != bench-compress ] || printf 'CONFIG_MODULES=y\nCONFIG_MODULE_UNLOAD=y\n' >>"$fragment"
 	;;
 esac
 kmake() {
@@ -78,5 +80,8 @@ if [ "$(cat "$obj/.zcomp-config" 2>/dev/null)" != "$config_inputs" ] || ! [ -f "
 	echo "$config_inputs" >"$obj/.zcomp-config"
 fi
 
-kmake -s -j"$(($(nproc) + 1))" bzImage >&2
+targets=bzImage
+# An external module needs the symbol list that building modules writes.
+[ "$flavour" != bench-compress ] || targets="bzImage modules"
+kmake -s -j"$(($(nproc) + 1))" $targets >&2
 echo "$obj/arch/x86/boot/bzImage"

@@ -13,7 +13,7 @@ debian_packages=(
 	clang-19 lld-19 llvm-19 libclang-19-dev
 	bc flex bison libelf-dev libssl-dev cpio ccache rsync
 	qemu-system-x86 udev
-	util-linux e2fsprogs fio gdb
+	util-linux e2fsprogs fio gdb kmod
 	python3-ply python3-git
 )
 
