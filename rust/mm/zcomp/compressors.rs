@@ -104,18 +104,23 @@ impl Compressors {
         unsafe { ptr.as_ref() }
     }
 
-    /// Makes `name` the algorithm of new stores, giving it a number if it has none. Fails with
-    /// `ENOENT` if the crypto API has no such compression algorithm and with `ENOSPC` if
-    /// [`NR_ALGOS`] others have been used. May sleep.
+    /// Makes `name` the algorithm of the swap frontend's new stores; fails as
+    /// [`Compressors::id_of`]. May sleep.
     pub(crate) fn select(&self, name: &CStr) -> Result {
+        let id = self.id_of(name)?;
+        self.current.store(id, Ordering::Release);
+        Ok(())
+    }
+
+    /// The number of algorithm `name`, given one if it has none. Fails with `ENOENT` if the
+    /// crypto API has no such compression algorithm and with `ENOSPC` if [`NR_ALGOS`] others
+    /// have been used. May sleep.
+    pub(crate) fn id_of(&self, name: &CStr) -> Result<u8> {
         let _guard = self.select_lock.lock();
         let mut free = None;
         for id in 0..NR_ALGOS {
             match self.get(id) {
-                Some(algo) if algo.name.as_bytes() == name.as_bytes() => {
-                    self.current.store(id, Ordering::Release);
-                    return Ok(());
-                }
+                Some(algo) if algo.name.as_bytes() == name.as_bytes() => return Ok(id),
                 Some(_) => {}
                 None => {
                     free.get_or_insert(id);
@@ -130,8 +135,7 @@ impl Compressors {
         // INVARIANT: the slot was null and is published once, with a leaked box that
         // `Drop` frees; `current` names it only after that.
         self.algos[id as usize].store(KBox::into_raw(algo), Ordering::Release);
-        self.current.store(id, Ordering::Release);
-        Ok(())
+        Ok(id)
     }
 
     /// The number of the algorithm of new stores, if one was selected.

@@ -7,10 +7,13 @@
 //! a pool, an incompressible one is copied into a pool as is. The frontend keeps the entry
 //! in its index, and later hands it back to load the page or to release what it holds.
 //!
-//! The engine keeps several pools, each behind its own spinlock, and a store goes to the
-//! pool of the CPU it runs on: stores on different CPUs proceed in parallel, and a pool's
-//! lock is held only to copy an object in or out. Compression and decompression run
-//! outside every spinlock, in the compressor layer's per-CPU streams.
+//! The pages of each frontend instance (the swap frontend, each block device) are in a
+//! [`Pools`] of their own, so that each can be measured, limited and compacted on its own;
+//! all of them draw on one budget, [`POOL_PAGES`]. A [`Pools`] is several pools, each behind
+//! its own spinlock, and a store goes to the pool of the CPU it runs on: stores on different
+//! CPUs proceed in parallel, and a pool's lock is held only to copy an object in or out.
+//! Compression and decompression run outside every spinlock, in the compressor layer's
+//! per-CPU streams.
 
 use crate::compressors::Compressors;
 use crate::pages::KernelPages;
@@ -21,13 +24,17 @@ use crate::zcore::lru::{ListId, Lru};
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::pool::{self, Handle, Pool, MAX_SMALL_OBJECT};
 use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use kernel::{cpu, new_spinlock, prelude::*, sync::SpinLock};
+use kernel::{
+    cpu, new_spinlock,
+    prelude::*,
+    sync::{Arc, SpinLock},
+};
 
 /// At most this many pools: one per CPU id on smaller systems, shared by several CPUs on
 /// larger ones.
 const MAX_POOLS: usize = 16;
 
-/// Pages the pools hold, data and metadata.
+/// Pages all pools hold, data and metadata.
 pub(crate) static POOL_PAGES: AtomicUsize = AtomicUsize::new(0);
 
 /// Pages the LRU's node and list tables hold.
@@ -44,9 +51,60 @@ pub(crate) enum StoreError {
     Alloc,
 }
 
+/// The pools of one frontend instance, and the pages they hold.
+pub(crate) struct Pools {
+    /// One pool per CPU id, up to [`MAX_POOLS`].
+    pools: KVec<Pin<KBox<SpinLock<Pool<KernelPages>>>>>,
+    /// Pages the pools hold, data and metadata; they are also counted in [`POOL_PAGES`].
+    pages: Arc<AtomicUsize>,
+}
+
+impl Pools {
+    /// Empty pools. May sleep.
+    pub(crate) fn new() -> Result<Self> {
+        let nr = (cpu::nr_cpu_ids() as usize).clamp(1, MAX_POOLS);
+        let pages = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
+        let mut pools = KVec::with_capacity(nr, GFP_KERNEL)?;
+        for _ in 0..nr {
+            let src = KernelPages::counted_twice(&POOL_PAGES, pages.clone());
+            pools.push(
+                KBox::pin_init(new_spinlock!(Pool::new(src), "zcomp_pool"), GFP_KERNEL)?,
+                GFP_KERNEL,
+            )?;
+        }
+        Ok(Self { pools, pages })
+    }
+
+    /// Pages the pools hold, data and metadata.
+    pub(crate) fn pages(&self) -> usize {
+        self.pages.load(Ordering::Relaxed)
+    }
+
+    /// The pools' statistics, summed.
+    pub(crate) fn stats(&self) -> pool::PoolStats {
+        let mut sum = pool::PoolStats::default();
+        for pool in self.pools.iter() {
+            let s = pool.lock().stats();
+            sum.pages_held += s.pages_held;
+            sum.data_pages += s.data_pages;
+            sum.meta_pages += s.meta_pages;
+            sum.objects += s.objects;
+            sum.huge_objects += s.huge_objects;
+            sum.bytes_stored += s.bytes_stored;
+        }
+        sum
+    }
+
+    /// Number of pools.
+    pub(crate) fn len(&self) -> usize {
+        self.pools.len()
+    }
+}
+
 /// The shared engine.
 pub(crate) struct Engine {
-    pools: KVec<Pin<KBox<SpinLock<Pool<KernelPages>>>>>,
+    /// The swap frontend's pools.
+    pub(crate) swap_pools: Pools,
     /// The compression algorithms.
     pub(crate) compressors: Compressors,
     /// Event and state counters.
@@ -71,19 +129,8 @@ fn same_filled(page: &[u8; PAGE_SIZE]) -> Option<u64> {
 impl Engine {
     /// An engine with empty pools and no compressor selected.
     pub(crate) fn new() -> Result<Self> {
-        let nr = (cpu::nr_cpu_ids() as usize).clamp(1, MAX_POOLS);
-        let mut pools = KVec::with_capacity(nr, GFP_KERNEL)?;
-        for _ in 0..nr {
-            pools.push(
-                KBox::pin_init(
-                    new_spinlock!(Pool::new(KernelPages::new(&POOL_PAGES)), "zcomp_pool"),
-                    GFP_KERNEL,
-                )?,
-                GFP_KERNEL,
-            )?;
-        }
         Ok(Self {
-            pools,
+            swap_pools: Pools::new()?,
             compressors: Compressors::new()?,
             stats: Stats::default(),
             limit: Limit::new(),
@@ -95,12 +142,14 @@ impl Engine {
         })
     }
 
-    /// Stores a page and returns its entry, unless the pools are at `max_pages` (or, once
-    /// they were, above `accept_pages`). The entry is not on the LRU yet: see
-    /// [`Engine::lru_add`]. May sleep.
+    /// Stores a page in `pools`, compressed with algorithm `algo`, and returns its entry,
+    /// unless all pools together are at `max_pages` (or, once they were, above
+    /// `accept_pages`). The entry is not on the LRU yet: see [`Engine::lru_add`]. May sleep.
     pub(crate) fn store(
         &self,
+        pools: &Pools,
         page: &[u8; PAGE_SIZE],
+        algo: u8,
         max_pages: usize,
         accept_pages: usize,
     ) -> Result<Entry, StoreError> {
@@ -119,15 +168,14 @@ impl Engine {
             }
             LimitCheck::Draining => return Err(StoreError::PoolLimit),
         }
-        let p = cpu::current_cpu_hint() as usize % self.pools.len();
-        let algo = self.compressors.current().ok_or(StoreError::Compress)?;
+        let p = cpu::current_cpu_hint() as usize % pools.len();
         let stored = self.compressors.compress(algo, page, |data| {
             // An object beyond the largest small class takes a whole page anyway: keep it
             // raw, so that loading it needs no decompression.
             if data.len() > MAX_SMALL_OBJECT {
                 return Err(E2BIG);
             }
-            self.store_object(p, data, |handle| EntryState::Stored {
+            self.store_object(pools, p, data, |handle| EntryState::Stored {
                 handle,
                 len: data.len() as u16,
                 pool: p as u8,
@@ -136,7 +184,7 @@ impl Engine {
         });
         let result = match stored {
             Err(e) if e == E2BIG => self
-                .store_object(p, page, |handle| EntryState::Raw {
+                .store_object(pools, p, page, |handle| EntryState::Raw {
                     handle,
                     pool: p as u8,
                 })
@@ -154,16 +202,17 @@ impl Engine {
         })
     }
 
-    /// Stores `data` in pool `p` and returns the entry `state` makes of its handle. Fails
-    /// with `ENOMEM` if the pool cannot take it and with `EINVAL` if the entry cannot encode
-    /// the state (a compressor that returned nothing), freeing the object again.
+    /// Stores `data` in pool `p` of `pools` and returns the entry `state` makes of its
+    /// handle. Fails with `ENOMEM` if the pool cannot take it and with `EINVAL` if the entry
+    /// cannot encode the state (a compressor that returned nothing), freeing the object again.
     fn store_object(
         &self,
+        pools: &Pools,
         p: usize,
         data: &[u8],
         state: impl FnOnce(Handle) -> EntryState,
     ) -> Result<Entry> {
-        let mut pool = self.pools[p].lock();
+        let mut pool = pools.pools[p].lock();
         let handle = pool.store(data).map_err(|_| ENOMEM)?;
         Entry::new(state(handle)).map_err(|_| {
             let _ = pool.free(handle);
@@ -171,8 +220,8 @@ impl Engine {
         })
     }
 
-    /// Fills `out` with the page `entry` records. May sleep.
-    pub(crate) fn load(&self, entry: &Entry, out: &mut [u8; PAGE_SIZE]) -> Result {
+    /// Fills `out` with the page `entry`, an entry of `pools`, records. May sleep.
+    pub(crate) fn load(&self, pools: &Pools, entry: &Entry, out: &mut [u8; PAGE_SIZE]) -> Result {
         match entry.state() {
             EntryState::SameFilled(value) => {
                 out.chunks_exact_mut(8)
@@ -180,7 +229,7 @@ impl Engine {
                 Ok(())
             }
             EntryState::Raw { handle, pool } => {
-                let pool = self.pools.get(pool as usize).ok_or(EIO)?;
+                let pool = pools.pools.get(pool as usize).ok_or(EIO)?;
                 match pool.lock().read(handle, out) {
                     Ok(PAGE_SIZE) => Ok(()),
                     _ => Err(EIO),
@@ -189,7 +238,7 @@ impl Engine {
             EntryState::Stored {
                 handle, pool, algo, ..
             } => {
-                let pool = self.pools.get(pool as usize).ok_or(EIO)?;
+                let pool = pools.pools.get(pool as usize).ok_or(EIO)?;
                 self.compressors.decompress(
                     algo,
                     |buf| pool.lock().read(handle, buf).map_err(|_| EIO),
@@ -200,11 +249,12 @@ impl Engine {
         }
     }
 
-    /// Puts `entry`, if its data is in the pools, at the warm end of LRU list `list` under
+    /// Puts `entry`, if its data is in `pools`, at the warm end of LRU list `list` under
     /// the frontend's `key`, and returns it with its LRU node, and whether the list was
     /// empty. Without memory for the node, releases the entry.
     pub(crate) fn lru_add(
         &self,
+        pools: &Pools,
         entry: Entry,
         list: ListId,
         key: u64,
@@ -221,14 +271,14 @@ impl Engine {
             Ok((node, was_empty)) => Ok((entry.with_lru_node(Some(node)), was_empty)),
             Err(_) => {
                 self.stats.reject_kmemcache_fail.inc();
-                self.release(entry);
+                self.release(pools, entry);
                 Err(StoreError::Alloc)
             }
         }
     }
 
-    /// Releases what `entry` holds in the pools and on the LRU.
-    pub(crate) fn release(&self, entry: Entry) {
+    /// Releases what `entry`, an entry of `pools`, holds in them and on the LRU.
+    pub(crate) fn release(&self, pools: &Pools, entry: Entry) {
         if let Some(node) = entry.lru_node() {
             // Only a bug makes the LRU refuse a node its entry names.
             if self.lru.lock().remove(node).is_err() {
@@ -247,7 +297,7 @@ impl Engine {
             EntryState::Stored { handle, pool, .. } => (handle, pool),
             EntryState::Empty | EntryState::WrittenBack { .. } => return,
         };
-        let freed = match self.pools.get(pool as usize) {
+        let freed = match pools.pools.get(pool as usize) {
             Some(pool) => pool.lock().free(handle),
             None => Err(pool::Error::BadHandle),
         };
@@ -255,25 +305,5 @@ impl Engine {
         if let Err(e) = freed {
             pr_warn!("releasing an entry failed: {:?}\n", e);
         }
-    }
-
-    /// The pools' statistics, summed.
-    pub(crate) fn pool_stats(&self) -> pool::PoolStats {
-        let mut sum = pool::PoolStats::default();
-        for pool in self.pools.iter() {
-            let s = pool.lock().stats();
-            sum.pages_held += s.pages_held;
-            sum.data_pages += s.data_pages;
-            sum.meta_pages += s.meta_pages;
-            sum.objects += s.objects;
-            sum.huge_objects += s.huge_objects;
-            sum.bytes_stored += s.bytes_stored;
-        }
-        sum
-    }
-
-    /// Number of pools.
-    pub(crate) fn nr_pools(&self) -> usize {
-        self.pools.len()
     }
 }

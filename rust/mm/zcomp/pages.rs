@@ -4,25 +4,50 @@
 
 use crate::zcore::page_source::{OwnedPage, PageSource, PAGE_SIZE};
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::{page::Page, prefetch::prefetchw_range, prelude::*};
+use kernel::{page::Page, prefetch::prefetchw_range, prelude::*, sync::Arc};
 
 static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
 
-/// Pages taken from the page allocator without sleeping or warning, counted in `held`.
+/// Pages taken from the page allocator without sleeping or warning, counted in `held` (and
+/// `also`).
 ///
 /// The engine takes pages under spinlocks on the swap-out path, where the allocator may be
 /// short of memory: a failed allocation is an ordinary outcome (the page is rejected and
 /// goes to the next tier), not something to warn or retry about. Every page a
-/// `KernelPages` hands out is one `held` counts, and any `KernelPages` may give it back:
-/// they differ only in what they count.
+/// `KernelPages` hands out is one its counters count, and it is given back to the same
+/// `KernelPages`.
 pub struct KernelPages {
     held: &'static AtomicUsize,
+    /// A second count, of the pages of one user of several sources.
+    also: Option<Arc<AtomicUsize>>,
 }
 
 impl KernelPages {
     /// A source whose pages are counted in `held`.
     pub const fn new(held: &'static AtomicUsize) -> Self {
-        Self { held }
+        Self { held, also: None }
+    }
+
+    /// A source whose pages are counted in `held` and in `also`.
+    pub fn counted_twice(held: &'static AtomicUsize, also: Arc<AtomicUsize>) -> Self {
+        Self {
+            held,
+            also: Some(also),
+        }
+    }
+
+    fn count(&self, delta: isize) {
+        let add = |counter: &AtomicUsize| {
+            if delta > 0 {
+                counter.fetch_add(delta as usize, Ordering::Relaxed);
+            } else {
+                counter.fetch_sub(delta.unsigned_abs(), Ordering::Relaxed);
+            }
+        };
+        add(self.held);
+        if let Some(also) = &self.also {
+            add(also);
+        }
     }
 }
 
@@ -32,7 +57,7 @@ impl PageSource for KernelPages {
         // Without `__GFP_HIGHMEM` the page is always in the direct map; were it not, dropping
         // the returned `Page` frees it again.
         let addr = page.into_direct_map().ok()?;
-        self.held.fetch_add(1, Ordering::Relaxed);
+        self.count(1);
         // SAFETY: `addr` is the direct-map address of an order-0 page that `into_direct_map`
         // handed over to us: `PAGE_SIZE` bytes, page-aligned, readable and writable, reached by
         // nothing else. Its bytes are initialised as far as Rust is concerned, as for every
@@ -41,7 +66,7 @@ impl PageSource for KernelPages {
     }
 
     unsafe fn free_page(&mut self, page: OwnedPage) {
-        self.held.fetch_sub(1, Ordering::Relaxed);
+        self.count(-1);
         // SAFETY: By the `PageSource` contract, `page` came from `alloc_page` above, that is from
         // `Page::into_direct_map`, and the `OwnedPage` that owned it is gone.
         drop(unsafe { Page::from_direct_map(page.into_raw()) });

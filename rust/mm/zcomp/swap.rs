@@ -145,7 +145,7 @@ fn release(engine: &Engine, record: Record<Option<ObjCgroup>>) {
     if let Some(objcg) = &record.owner {
         objcg.uncharge_zswap(record.entry.pool_len());
     }
-    engine.release(record.entry);
+    engine.release(&engine.swap_pools, record.entry);
     crate::glue::stored_pages_add(-1);
 }
 
@@ -194,7 +194,9 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
         }
     }
     let (max, accept) = crate::glue::pool_limits();
-    let entry = match folio.with_page(0, |page| engine.store(page, max, accept)) {
+    let algo = engine.compressors.current().ok_or(StoreError::Compress)?;
+    let pools = &engine.swap_pools;
+    let entry = match folio.with_page(0, |page| engine.store(pools, page, algo, max, accept)) {
         Ok(entry) => entry,
         Err(StoreError::PoolLimit) => {
             crate::glue::queue_shrink();
@@ -203,7 +205,7 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
         Err(e) => return Err(e),
     };
     let list = crate::glue::lru_list(objcg.as_ref());
-    let (entry, list_was_empty) = engine.lru_add(entry, list, lru_key(swp))?;
+    let (entry, list_was_empty) = engine.lru_add(pools, entry, list, lru_key(swp))?;
     if list_was_empty {
         crate::glue::lru_list_busy(objcg.as_ref());
     }
@@ -223,7 +225,7 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
             if let Some(objcg) = &record.owner {
                 objcg.uncharge_zswap(len);
             }
-            engine.release(record.entry);
+            engine.release(pools, record.entry);
             if e == IndexError::NoMemory {
                 engine.stats.reject_kmemcache_fail.inc();
             }
@@ -262,7 +264,10 @@ fn write_back(engine: &Engine, key: u64) -> Result<(), WritebackError> {
         .get(slot)
         .map(|r| r.entry)
         .ok_or(WritebackError::Gone)?;
-    if folio.fill(|page| engine.load(&entry, page)).is_err() {
+    if folio
+        .fill(|page| engine.load(&engine.swap_pools, &entry, page))
+        .is_err()
+    {
         pr_err!(
             "failed to load swap slot {:#x} for writeback\n",
             swp.offset()
@@ -323,7 +328,8 @@ pub(crate) unsafe extern "C" fn zswap_load(folio: *mut bindings::folio) -> bool 
     };
     // SAFETY: The caller holds the folio locked and not uptodate: nothing else reads or
     // writes its contents.
-    let loaded = unsafe { folio.with_page_mut(0, |page| engine.load(&entry, page)) };
+    let loaded =
+        unsafe { folio.with_page_mut(0, |page| engine.load(&engine.swap_pools, &entry, page)) };
     if loaded.is_err() {
         // The page is lost; with the folio left not uptodate the swap-in fails.
         pr_err!("failed to load swap slot {:#x}\n", swp.offset());

@@ -61,24 +61,37 @@ macro_rules! file {
     };
 }
 
+/// Pages the pools of all frontends hold.
+fn pool_pages() -> u64 {
+    engine::POOL_PAGES.load(core::sync::atomic::Ordering::Relaxed) as u64
+}
+
 /// zcomp's own statistics, in `/sys/kernel/debug/zcomp/`.
 fn zcomp_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
     let mut dir = debugfs::Dir::new(c_str!("zcomp"), kernel::debugfs_file_ops!(THIS_MODULE));
-    // Pages the pools hold, object data and metadata alike.
-    file!(dir, engine, "pool_pages", |e| e.pool_stats().pages_held);
+    // Pages the pools of all frontends hold, object data and metadata alike.
+    file!(dir, engine, "pool_pages", |_| pool_pages());
     // The same in bytes, as zswap's pool_total_size.
-    file!(dir, engine, "pool_total_size", |e| e
-        .pool_stats()
-        .pages_held
+    file!(dir, engine, "pool_total_size", |_| pool_pages()
         * PAGE_SIZE as u64);
+    // The swap frontend's share of pool_pages.
+    file!(dir, engine, "swap_pool_pages", |e| e.swap_pools.pages()
+        as u64);
     // Pages of pool metadata: handle tables, span descriptors, list heads.
     file!(dir, engine, "pool_meta_pages", |e| e
-        .pool_stats()
+        .swap_pools
+        .stats()
         .meta_pages);
     // Compressed objects stored, raw pages included.
-    file!(dir, engine, "stored_objects", |e| e.pool_stats().objects);
+    file!(dir, engine, "stored_objects", |e| e
+        .swap_pools
+        .stats()
+        .objects);
     // Sum of the objects' lengths.
-    file!(dir, engine, "stored_bytes", |e| e.pool_stats().bytes_stored);
+    file!(dir, engine, "stored_bytes", |e| e
+        .swap_pools
+        .stats()
+        .bytes_stored);
     // Pages held as a repeated word in their entry, with no pool memory.
     file!(dir, engine, "same_filled_pages", |e| e
         .stats
@@ -100,7 +113,7 @@ fn zcomp_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
         .reject_cgroup_limit
         .get());
     // Number of pools, each with its own lock.
-    file!(dir, engine, "pools", |e| e.nr_pools() as u64);
+    file!(dir, engine, "pools", |e| e.swap_pools.len() as u64);
     Ok(dir)
 }
 
@@ -134,7 +147,8 @@ fn zswap_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
         .written_back_pages
         .get());
     file!(dir, engine, "pool_total_size", |e| e
-        .pool_stats()
+        .swap_pools
+        .stats()
         .pages_held
         * PAGE_SIZE as u64);
     file!(dir, engine, "stored_pages", |_| glue::stored_pages());
@@ -150,7 +164,7 @@ impl kernel::Module for Zcomp {
         swap::publish(engine);
         pr_info!(
             "initialised, {} pools of {}-byte pages\n",
-            engine.nr_pools(),
+            engine.swap_pools.len(),
             PAGE_SIZE
         );
         Ok(Zcomp {
