@@ -51,7 +51,7 @@ kmake() {
 		CLIPPY_DRIVER=/usr/bin/clippy-driver BINDGEN="$BINDGEN" $KBUILD_EXTRA "$@"
 }
 
-config_inputs=$(cat "$fragment" "$src/Makefile" "$src/mm/Kconfig" |
+config_inputs=$(cat "$fragment" "$src/Makefile" "$src/mm/Kconfig" "$src/drivers/block/zram/Kconfig" |
 	sha256sum | cut -d' ' -f1)
 if [ "$(cat "$obj/.zcomp-config" 2>/dev/null)" != "$config_inputs" ] || ! [ -f "$obj/.config" ]; then
 	kmake -s rustavailable >&2 || {
@@ -69,7 +69,8 @@ if [ "$(cat "$obj/.zcomp-config" 2>/dev/null)" != "$config_inputs" ] || ! [ -f "
 		case "$line" in
 		CONFIG_ZCOMP*)
 			option=${line%%=*}
-			grep -q "^config ${option#CONFIG_}\$" "$src/mm/Kconfig" || continue
+			grep -q "^config ${option#CONFIG_}\$" "$src/mm/Kconfig" \
+				"$src/drivers/block/zram/Kconfig" || continue
 			;;
 		esac
 		grep -qxF "$line" "$obj/.config" || {

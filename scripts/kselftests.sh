@@ -5,5 +5,5 @@
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
 rm -rf "$ZCOMP_ROOT/out/kselftest"
-make -s -C "$LINUX_DIR/tools/testing/selftests" TARGETS="zcomp cgroup" \
+make -s -C "$LINUX_DIR/tools/testing/selftests" TARGETS="zcomp cgroup zram" \
 	O="$ZCOMP_ROOT/out/kselftest-build" INSTALL_PATH="$ZCOMP_ROOT/out/kselftest" install

@@ -95,6 +95,23 @@ impl Pools {
         sum
     }
 
+    /// Moves objects to free what pages that frees, a few moves at a time under each pool's
+    /// lock; returns the number of pages freed. May sleep.
+    pub(crate) fn compact(&self) -> u64 {
+        /// Moves per hold of a pool's lock.
+        const MOVES: u32 = 32;
+        let mut freed = 0;
+        for pool in self.pools.iter() {
+            while let Ok(c) = pool.lock().compact(MOVES) {
+                freed += c.pages_freed as u64;
+                if c.done || c.moved == 0 {
+                    break;
+                }
+            }
+        }
+        freed
+    }
+
     /// Number of pools.
     pub(crate) fn len(&self) -> usize {
         self.pools.len()

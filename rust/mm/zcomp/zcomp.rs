@@ -19,12 +19,21 @@
 //! | `writeback.rs` | the writeback policy of `zcore` run on the engine's LRU and counters |
 //! | `swap.rs` | the swap frontend: zswap's interface, over an index per swap device |
 //! | `swapcache.rs` | the swap cache folio that a page is written back through |
+//! | `blk.rs`, `blk_io.rs`, `blk_attrs.rs` | the block frontend: zram's devices, their data
+//!   and their sysfs files |
+//! | `blk_sysfs.c` | zram's sysfs tables and control class, kept in C |
 //! | `swap_params.c`, `swap_writeback.c`, `glue.rs` | zswap's parameters, the mm calls of
 //!   writeback (shrinker, swap cache, cgroups), kept in C, and their Rust side |
 //! | `pages.rs`, `stats.rs` | the page allocator as a page source; the counters |
 //!
 //! Statistics are in `/sys/kernel/debug/zcomp/`, and zswap's in `/sys/kernel/debug/zswap/`.
 
+#[cfg(CONFIG_ZCOMP_BLOCK)]
+mod blk;
+#[cfg(CONFIG_ZCOMP_BLOCK)]
+mod blk_attrs;
+#[cfg(CONFIG_ZCOMP_BLOCK)]
+mod blk_io;
 mod compressors;
 mod engine;
 mod glue;
@@ -45,7 +54,7 @@ module! {
     type: Zcomp,
     name: "zcomp",
     author: "The zcomp authors",
-    description: "Compressed memory for swap",
+    description: "Compressed memory for swap and block devices",
     license: "GPL",
 }
 
@@ -162,6 +171,8 @@ impl kernel::Module for Zcomp {
         let zcomp_dir = zcomp_debugfs(engine)?;
         let zswap_dir = zswap_debugfs(engine)?;
         swap::publish(engine);
+        #[cfg(CONFIG_ZCOMP_BLOCK)]
+        blk::init(engine)?;
         pr_info!(
             "initialised, {} pools of {}-byte pages\n",
             engine.swap_pools.len(),

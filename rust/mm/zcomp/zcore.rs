@@ -14,5 +14,6 @@ pub mod limit;
 pub mod lru;
 mod page_array;
 pub mod page_source;
+pub mod parse;
 pub mod pool;
 pub mod writeback;

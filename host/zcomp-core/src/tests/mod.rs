@@ -7,6 +7,7 @@ mod entry;
 mod index;
 mod limit;
 mod lru;
+mod parse;
 mod pool;
 mod prop;
 mod writeback;

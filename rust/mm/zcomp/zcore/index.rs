@@ -47,7 +47,7 @@ pub enum IndexError {
 pub struct Region<S: PageSource, O: Default> {
     src: S,
     leaves: [Option<PageArray<Record<O>>>; REGION_LEAVES],
-    live: [u8; REGION_LEAVES],
+    live: [u16; REGION_LEAVES],
 }
 
 impl<S: PageSource, O: Default> Region<S, O> {
@@ -58,7 +58,7 @@ impl<S: PageSource, O: Default> Region<S, O> {
     pub const SLOTS: usize = REGION_LEAVES * Self::LEAF_SLOTS;
 
     /// A leaf's live count fits its counter.
-    const COUNT_FITS: () = assert!(Self::LEAF_SLOTS <= u8::MAX as usize);
+    const COUNT_FITS: () = assert!(Self::LEAF_SLOTS <= u16::MAX as usize);
 
     /// An empty region drawing its leaf pages from `src`. Allocates nothing.
     pub fn new(src: S) -> Self {

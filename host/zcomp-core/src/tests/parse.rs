@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: GPL-2.0
+
+use crate::parse::*;
+
+#[test]
+fn sizes_parse_as_memparse_does() {
+    assert_eq!(parse_size(b"4096"), Some(4096));
+    assert_eq!(parse_size(b"2M\n"), Some(2 << 20));
+    assert_eq!(parse_size(b"1g"), Some(1 << 30));
+    assert_eq!(parse_size(b"100G"), Some(100 << 30));
+    assert_eq!(parse_size(b"0x1000"), Some(4096));
+    assert_eq!(parse_size(b"010"), Some(8));
+    assert_eq!(parse_size(b"0"), Some(0));
+    assert_eq!(parse_size(b"15E"), Some(15 << 60));
+    assert_eq!(parse_size(b"0x1E"), Some(30));
+    assert_eq!(parse_size(b"0x1K"), Some(1024));
+}
+
+#[test]
+fn sizes_refuse_anything_else() {
+    for bad in [
+        &b""[..],
+        b"\n",
+        b"M",
+        b"-1",
+        b" 1",
+        b"1 ",
+        b"1MB",
+        b"1M\n\n",
+        b"0x",
+        b"09",
+        b"16E",
+        b"18446744073709551616",
+        b"1.5G",
+    ] {
+        assert_eq!(parse_size(bad), None, "{:?}", core::str::from_utf8(bad));
+    }
+}
+
+#[test]
+fn counts_parse_as_kstrtoull_does() {
+    assert_eq!(parse_u64(b"0\n"), Some(0));
+    assert_eq!(parse_u64(b"+17"), Some(17));
+    assert_eq!(parse_u64(b"18446744073709551615"), Some(u64::MAX));
+    for bad in [
+        &b""[..],
+        b"-1",
+        b"1x",
+        b"0x10",
+        b"18446744073709551616",
+        b"1\n\n",
+    ] {
+        assert_eq!(parse_u64(bad), None);
+    }
+}

@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The block frontend's sysfs files, `/sys/block/zramN/*`, as zram 6.12 documents them in
+//! `Documentation/admin-guide/blockdev/zram.rst`.
+//!
+//! Reads print what zram prints, in its formats, so that `zramctl` and other tools parse them
+//! unchanged. Writes refuse what zram refuses, with its errors; in addition, a write that is
+//! not entirely understood (trailing characters after a size, say) is refused with `EINVAL`
+//! and changes nothing.
+
+use crate::blk::{BlkDev, BlkOps, ALGORITHMS};
+use crate::zcore::page_source::PAGE_SIZE;
+use crate::zcore::parse::{parse_size, parse_u64, trim_newline};
+use core::fmt::Write;
+use core::sync::atomic::{AtomicU64, Ordering};
+use kernel::{bindings, block::disk::DiskRef, compress::Compressor, cpu, ffi::c_char, prelude::*};
+
+/// Longest algorithm name zram takes, `CRYPTO_MAX_ALG_NAME` with its terminator.
+const MAX_ALG_NAME: usize = 128;
+
+/// Version of the `debug_stat` format.
+const DEBUG_STAT_VERSION: u32 = 1;
+
+/// A sysfs read buffer: one page, the excess cut off.
+struct ShowBuf<'a> {
+    buf: &'a mut [u8],
+    len: usize,
+}
+
+impl Write for ShowBuf<'_> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let n = s.len().min(self.buf.len() - self.len);
+        self.buf[self.len..self.len + n].copy_from_slice(&s.as_bytes()[..n]);
+        self.len += n;
+        Ok(())
+    }
+}
+
+fn get(c: &AtomicU64) -> u64 {
+    c.load(Ordering::Relaxed)
+}
+
+/// Prints attribute `name` of `dev` into `out`.
+fn show(dev: &BlkDev, name: &[u8], out: &mut ShowBuf<'_>) -> Result {
+    let config = dev.lock();
+    let store = dev.store(&config);
+    let page = PAGE_SIZE as u64;
+    match name {
+        b"initstate" => writeln!(out, "{}", store.is_some() as u32),
+        b"disksize" => writeln!(out, "{}", config.disksize),
+        b"max_comp_streams" => writeln!(out, "{}", cpu::nr_cpu_ids()),
+        b"comp_algorithm" => {
+            for algo in ALGORITHMS.iter().filter(|a| Compressor::exists(a)) {
+                if algo.as_bytes() == config.algorithm.as_bytes() {
+                    write!(out, "[{}] ", algo)?;
+                } else {
+                    write!(out, "{} ", algo)?;
+                }
+            }
+            writeln!(out)
+        }
+        b"io_stat" => {
+            let (reads, writes, notify) = store.map_or((0, 0, 0), |s| {
+                (
+                    get(&s.stats.failed_reads),
+                    get(&s.stats.failed_writes),
+                    get(&s.stats.notify_free),
+                )
+            });
+            writeln!(out, "{:8} {:8} {:8} {:8}", reads, writes, 0, notify)
+        }
+        b"mm_stat" => {
+            let limit = dev.limit_pages.load(Ordering::Relaxed) as u64;
+            let (mut orig, mut compr, mut used, mut max_used) = (0, 0, 0, 0);
+            let (mut same, mut compacted, mut huge, mut huge_since) = (0, 0, 0, 0);
+            if let Some(s) = store {
+                let st = &s.stats;
+                orig = get(&st.pages_stored) * page;
+                compr = get(&st.compr_data_size);
+                used = s.pools.pages() as u64 * page;
+                max_used = get(&st.max_used_pages) * page;
+                same = get(&st.same_pages);
+                compacted = get(&st.pages_compacted);
+                huge = get(&st.huge_pages);
+                huge_since = get(&st.huge_pages_since);
+            }
+            writeln!(
+                out,
+                "{:8} {:8} {:8} {:8} {:8} {:8} {:8} {:8} {:8}",
+                orig,
+                compr,
+                used,
+                limit * page,
+                max_used,
+                same,
+                compacted,
+                huge,
+                huge_since
+            )
+        }
+        b"debug_stat" => writeln!(out, "version: {}\n{:8} {:8}", DEBUG_STAT_VERSION, 0, 0),
+        _ => return Err(EINVAL),
+    }
+    .map_err(|_| EINVAL)
+}
+
+/// Carries out a write of `input` to attribute `name` of `dev`.
+fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Result {
+    match name {
+        b"disksize" => match parse_size(input) {
+            Some(size) if size > 0 => dev.init(disk, size),
+            _ => Err(EINVAL),
+        },
+        b"reset" => match parse_u64(input) {
+            Some(n) if n > 0 && n <= u16::MAX as u64 => dev.reset(disk),
+            Some(n) if n > u16::MAX as u64 => Err(ERANGE),
+            _ => Err(EINVAL),
+        },
+        b"comp_algorithm" => {
+            if input.len() >= MAX_ALG_NAME {
+                return Err(E2BIG);
+            }
+            let name = trim_newline(input);
+            let algo = ALGORITHMS
+                .into_iter()
+                .find(|a| a.as_bytes() == name && Compressor::exists(a))
+                .ok_or(EINVAL)?;
+            let mut config = dev.lock();
+            if dev.store(&config).is_some() {
+                pr_info!("cannot change the algorithm of an initialized device\n");
+                return Err(EBUSY);
+            }
+            config.algorithm = algo;
+            Ok(())
+        }
+        b"mem_limit" => {
+            let limit = parse_size(input).ok_or(EINVAL)?;
+            let pages = limit.div_ceil(PAGE_SIZE as u64);
+            dev.limit_pages.store(
+                usize::try_from(pages).map_err(|_| EINVAL)?,
+                Ordering::Relaxed,
+            );
+            Ok(())
+        }
+        b"mem_used_max" => {
+            if parse_u64(input) != Some(0) {
+                return Err(EINVAL);
+            }
+            let config = dev.lock();
+            if let Some(s) = dev.store(&config) {
+                s.stats
+                    .max_used_pages
+                    .store(s.pools.pages() as u64, Ordering::Relaxed);
+            }
+            Ok(())
+        }
+        b"compact" => {
+            let config = dev.lock();
+            let s = dev.store(&config).ok_or(EINVAL)?;
+            let freed = s.pools.compact();
+            s.stats.pages_compacted.fetch_add(freed, Ordering::Relaxed);
+            Ok(())
+        }
+        // Kept for old tools: the compression streams are per CPU.
+        b"max_comp_streams" => Ok(()),
+        _ => Err(EINVAL),
+    }
+}
+
+/// Reads attribute `name` of the device of `dev` into `buf`, a page: returns the length
+/// printed or an error.
+///
+/// # Safety
+///
+/// `dev` is the device of a disk of the block frontend and `name` the name of one of its
+/// attributes, as `blk_sysfs.c`'s show callback passes them; `buf` is the page-sized buffer
+/// of a sysfs read.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mm_zcomp_blk_show(
+    dev: *mut bindings::device,
+    name: *const c_char,
+    buf: *mut c_char,
+) -> isize {
+    // SAFETY: By the caller's guarantee `dev` is the device of one of the frontend's disks,
+    // during one of its attribute callbacks.
+    let disk = unsafe { DiskRef::<BlkOps>::from_dev(dev) };
+    // SAFETY: `name` is an attribute's name, a static C string.
+    let name = unsafe { kernel::str::CStr::from_char_ptr(name) };
+    // SAFETY: sysfs hands a show callback a page to fill, which nothing else uses meanwhile.
+    let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
+    let mut out = ShowBuf { buf, len: 0 };
+    match show(&disk.data(), name.as_bytes(), &mut out) {
+        Ok(()) => out.len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}
+
+/// Writes `len` bytes at `buf` to attribute `name` of the device of `dev`: returns `len` or
+/// an error.
+///
+/// # Safety
+///
+/// As for [`mm_zcomp_blk_show`]; `buf` holds the `len` bytes of a sysfs write.
+#[no_mangle]
+pub(crate) unsafe extern "C" fn mm_zcomp_blk_store(
+    dev: *mut bindings::device,
+    name: *const c_char,
+    buf: *const c_char,
+    len: usize,
+) -> isize {
+    // SAFETY: As in `mm_zcomp_blk_show`.
+    let disk = unsafe { DiskRef::<BlkOps>::from_dev(dev) };
+    // SAFETY: As in `mm_zcomp_blk_show`.
+    let name = unsafe { kernel::str::CStr::from_char_ptr(name) };
+    // SAFETY: sysfs hands a store callback the `len` bytes written.
+    let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) };
+    match store(disk, &disk.data(), name.as_bytes(), input) {
+        Ok(()) => len as isize,
+        Err(e) => e.to_errno() as isize,
+    }
+}

@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The block frontend's data: what an initialised device stores, and its reads, writes and
+//! discards.
+//!
+//! A device is an array of page-sized blocks. Its [`BlkStore`] keeps an index of the blocks
+//! that hold something, cut into regions with a spinlock each, and pools of its own in the
+//! engine, so that its memory is measured, limited and compacted on its own as zram's is.
+//! Regions are made on the first write to one of their blocks: an initialised device that
+//! stores nothing costs a pointer per region.
+//!
+//! Concurrent bios may touch the same block, as they may on any disk. A write compresses
+//! outside every lock and swaps the block's entry under its region's lock; the entry it
+//! replaces is released after. A read takes the entry under the lock and decompresses
+//! outside it, then checks that the block still has that entry; if a write replaced it in
+//! between (and its data may have been freed under the read), the read starts again.
+
+use crate::engine::{Engine, Pools, StoreError};
+use crate::pages::KernelPages;
+use crate::zcore::entry::{Entry, EntryState};
+use crate::zcore::index::{Record, Region};
+use crate::zcore::page_source::PAGE_SIZE;
+use core::ops::{Deref, DerefMut};
+use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use kernel::{
+    bindings,
+    block::bio::{Bio, Op, SECTOR_SIZE},
+    new_spinlock,
+    prelude::*,
+    sync::SpinLock,
+};
+
+/// Sectors in a block.
+pub(crate) const SECTORS_PER_PAGE: u64 = (PAGE_SIZE as u32 / SECTOR_SIZE) as u64;
+
+/// Pages the block devices' indexes hold.
+pub(crate) static INDEX_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// A region of a device's index. A type of its own rather than an alias keeps the names of
+/// the generic code instantiated for it short enough for kallsyms.
+pub(crate) struct BlkRegion(Region<KernelPages, ()>);
+
+impl Deref for BlkRegion {
+    type Target = Region<KernelPages, ()>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl DerefMut for BlkRegion {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+/// Blocks in a region.
+const REGION_SLOTS: usize = Region::<KernelPages, ()>::SLOTS;
+
+/// A device's counters, with the names of zram's `mm_stat`, `io_stat` and `debug_stat`.
+#[derive(Default)]
+pub(crate) struct BlkStats {
+    /// Blocks that hold data: `pages_stored`.
+    pub(crate) pages_stored: AtomicU64,
+    /// Of those, blocks of one repeated word, with no pool memory: `same_pages`.
+    pub(crate) same_pages: AtomicU64,
+    /// Of those, incompressible blocks stored as they are: `huge_pages`.
+    pub(crate) huge_pages: AtomicU64,
+    /// Incompressible blocks stored since initialisation: `huge_pages_since`.
+    pub(crate) huge_pages_since: AtomicU64,
+    /// Bytes of the stored objects: `compr_data_size`.
+    pub(crate) compr_data_size: AtomicU64,
+    /// Pages compaction freed: `pages_compacted`.
+    pub(crate) pages_compacted: AtomicU64,
+    /// Most pages the device's pools held at once: `mem_used_max`.
+    pub(crate) max_used_pages: AtomicU64,
+    /// Reads that failed: `failed_reads`.
+    pub(crate) failed_reads: AtomicU64,
+    /// Writes that failed: `failed_writes`.
+    pub(crate) failed_writes: AtomicU64,
+    /// Freed swap slots the device was told of: `notify_free`.
+    pub(crate) notify_free: AtomicU64,
+    /// Reads that started again because a write replaced their block: `miss_free`'s place
+    /// in `debug_stat`.
+    pub(crate) read_retries: AtomicU64,
+}
+
+/// A page-sized buffer for I/O on part of a block.
+fn bounce_page() -> Result<KVec<u8>> {
+    Ok(KVec::from_elem(0, PAGE_SIZE, GFP_NOIO)?)
+}
+
+fn as_page(buf: &mut KVec<u8>) -> Result<&mut [u8; PAGE_SIZE]> {
+    <&mut [u8; PAGE_SIZE]>::try_from(&mut buf[..]).map_err(|_| EINVAL)
+}
+
+fn is_same_filled(entry: &Entry) -> bool {
+    matches!(entry.state(), EntryState::SameFilled(_))
+}
+
+fn is_raw(entry: &Entry) -> bool {
+    matches!(entry.state(), EntryState::Raw { .. })
+}
+
+fn inc(c: &AtomicU64) {
+    c.fetch_add(1, Ordering::Relaxed);
+}
+
+fn dec(c: &AtomicU64) {
+    c.fetch_sub(1, Ordering::Relaxed);
+}
+
+/// What an initialised device stores.
+///
+/// # Invariants
+///
+/// A non-null `regions[i]` points to a `SpinLock<BlkRegion>` leaked from a pinned `KBox`; it
+/// never changes until `self` is dropped, which frees it.
+pub(crate) struct BlkStore {
+    engine: &'static Engine,
+    /// The device's pools.
+    pub(crate) pools: Pools,
+    regions: KVec<AtomicPtr<SpinLock<BlkRegion>>>,
+    /// Blocks in the device.
+    pub(crate) nr_pages: u64,
+    /// The compressor of new writes.
+    pub(crate) algo: u8,
+    /// The counters.
+    pub(crate) stats: BlkStats,
+}
+
+impl BlkStore {
+    /// A store for a device of `nr_pages` blocks, compressing with algorithm `algo`.
+    pub(crate) fn new(engine: &'static Engine, nr_pages: u64, algo: u8) -> Result<Self> {
+        let nr = usize::try_from(nr_pages.div_ceil(REGION_SLOTS as u64)).map_err(|_| E2BIG)?;
+        let mut regions = KVec::with_capacity(nr, GFP_KERNEL)?;
+        for _ in 0..nr {
+            regions.push(AtomicPtr::new(core::ptr::null_mut()), GFP_KERNEL)?;
+        }
+        Ok(Self {
+            engine,
+            pools: Pools::new()?,
+            regions,
+            nr_pages,
+            algo,
+            stats: BlkStats::default(),
+        })
+    }
+
+    /// The region of block `index`, if it was made, and the block's place in it.
+    fn region(&self, index: u64) -> Option<(&SpinLock<BlkRegion>, usize)> {
+        let index = usize::try_from(index).ok()?;
+        let ptr = self
+            .regions
+            .get(index / REGION_SLOTS)?
+            .load(Ordering::Acquire);
+        // SAFETY: By the type invariant a non-null pointer is a region that lives as long as
+        // `self`.
+        let region = unsafe { ptr.as_ref() }?;
+        Some((region, index % REGION_SLOTS))
+    }
+
+    /// The region of block `index`, made if need be, and the block's place in it.
+    fn region_or_make(&self, index: u64) -> Result<(&SpinLock<BlkRegion>, usize)> {
+        if let Some(found) = self.region(index) {
+            return Ok(found);
+        }
+        let slot = usize::try_from(index).map_err(|_| EINVAL)?;
+        let cell = self.regions.get(slot / REGION_SLOTS).ok_or(EINVAL)?;
+        let region = KBox::pin_init(
+            new_spinlock!(
+                BlkRegion(Region::new(KernelPages::new(&INDEX_PAGES))),
+                "zcomp_blk_index"
+            ),
+            GFP_NOIO,
+        )?;
+        // SAFETY: The region is only ever used pinned, through the pointer published here,
+        // and freed by `drop` as the box it came from.
+        let ptr = KBox::into_raw(unsafe { Pin::into_inner_unchecked(region) });
+        // INVARIANT: the pointer is published once, from null; a loser frees its own.
+        if let Err(_winner) = cell.compare_exchange(
+            core::ptr::null_mut(),
+            ptr,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        ) {
+            // SAFETY: `ptr` came from `KBox::into_raw` above and was never published.
+            drop(unsafe { KBox::from_raw(ptr) });
+        }
+        self.region(index).ok_or(EINVAL)
+    }
+
+    /// Carries out `bio`, a bio within the device, with the pools limited to `limit_pages`
+    /// (zero for no limit).
+    pub(crate) fn submit(&self, mut bio: Bio, limit_pages: usize) {
+        let result = match bio.op() {
+            Op::Read | Op::Write => {
+                let write = bio.op() == Op::Write;
+                let mut result = Ok(());
+                for mut seg in bio.segments() {
+                    let index = seg.sector() / SECTORS_PER_PAGE;
+                    let offset = (seg.sector() % SECTORS_PER_PAGE) as usize * SECTOR_SIZE as usize;
+                    result = if write {
+                        seg.with_data(|data| self.write(index, offset, data, limit_pages))
+                    } else {
+                        seg.with_data_mut(|data| self.read(index, offset, data))
+                    };
+                    if result.is_err() {
+                        inc(if write {
+                            &self.stats.failed_writes
+                        } else {
+                            &self.stats.failed_reads
+                        });
+                        break;
+                    }
+                }
+                result
+            }
+            Op::Discard | Op::WriteZeroes => {
+                self.discard(bio.sector(), bio.len() as u64);
+                Ok(())
+            }
+            Op::Flush => Ok(()),
+            Op::Other(_) => Err(Error::from_errno(-(bindings::EOPNOTSUPP as i32))),
+        };
+        bio.end(result);
+    }
+
+    /// Frees the whole blocks of `len` bytes from `sector`; a discard or write-zeroes that
+    /// covers part of a block leaves it, as zram does (a block reads as zeroes once freed).
+    fn discard(&self, sector: u64, len: u64) {
+        let mut index = sector / SECTORS_PER_PAGE;
+        let offset = (sector % SECTORS_PER_PAGE) * SECTOR_SIZE as u64;
+        let mut len = len;
+        if offset != 0 {
+            let rest = PAGE_SIZE as u64 - offset;
+            if len <= rest {
+                return;
+            }
+            len -= rest;
+            index += 1;
+        }
+        while len >= PAGE_SIZE as u64 {
+            self.free(index);
+            index += 1;
+            len -= PAGE_SIZE as u64;
+        }
+    }
+
+    /// Frees block `index`, if it holds something.
+    pub(crate) fn free(&self, index: u64) {
+        let Some((region, slot)) = self.region(index) else {
+            return;
+        };
+        let record = region.lock().remove(slot);
+        if let Some(record) = record {
+            self.release(record.entry);
+        }
+    }
+
+    /// Releases what `entry`, taken out of the index, holds.
+    fn release(&self, entry: Entry) {
+        let s = &self.stats;
+        dec(&s.pages_stored);
+        if is_same_filled(&entry) {
+            dec(&s.same_pages);
+        } else if is_raw(&entry) {
+            dec(&s.huge_pages);
+        }
+        s.compr_data_size
+            .fetch_sub(entry.pool_len() as u64, Ordering::Relaxed);
+        self.engine.release(&self.pools, entry);
+    }
+
+    /// The entry of block `index`, if it holds something.
+    fn entry(&self, index: u64) -> Option<Entry> {
+        let (region, slot) = self.region(index)?;
+        let region = region.lock();
+        region.get(slot).map(|r| r.entry)
+    }
+
+    /// Fills `out` with the data of block `index`: zeroes if it holds nothing.
+    fn load(&self, index: u64, out: &mut [u8; PAGE_SIZE]) -> Result {
+        loop {
+            let Some(entry) = self.entry(index) else {
+                out.fill(0);
+                return Ok(());
+            };
+            let loaded = self.engine.load(&self.pools, &entry, out);
+            // Unless a write replaced the entry meanwhile, what was read is the block's.
+            if self.entry(index).map(|e| e.state()) == Some(entry.state()) {
+                return loaded;
+            }
+            inc(&self.stats.read_retries);
+        }
+    }
+
+    /// Reads `out.len()` bytes at `offset` of block `index` into `out`.
+    fn read(&self, index: u64, offset: usize, out: &mut [u8]) -> Result {
+        if let Ok(page) = <&mut [u8; PAGE_SIZE]>::try_from(&mut *out) {
+            return self.load(index, page);
+        }
+        // Part of a block: through a bounce page.
+        let mut bounce = bounce_page()?;
+        let page = as_page(&mut bounce)?;
+        self.load(index, page)?;
+        out.copy_from_slice(page.get(offset..offset + out.len()).ok_or(EINVAL)?);
+        Ok(())
+    }
+
+    /// Writes `data` at `offset` of block `index`.
+    fn write(&self, index: u64, offset: usize, data: &[u8], limit_pages: usize) -> Result {
+        if let Ok(page) = <&[u8; PAGE_SIZE]>::try_from(data) {
+            return self.store(index, page, limit_pages);
+        }
+        // Part of a block: read, modify, write.
+        let mut bounce = bounce_page()?;
+        let page = as_page(&mut bounce)?;
+        self.load(index, page)?;
+        page.get_mut(offset..offset + data.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(data);
+        self.store(index, page, limit_pages)
+    }
+
+    /// Stores `page` as the data of block `index`, unless that takes the pools past
+    /// `limit_pages`.
+    fn store(&self, index: u64, page: &[u8; PAGE_SIZE], limit_pages: usize) -> Result {
+        if index >= self.nr_pages {
+            return Err(EINVAL);
+        }
+        let (region, slot) = self.region_or_make(index)?;
+        let entry = self
+            .engine
+            .store(&self.pools, page, self.algo, usize::MAX, usize::MAX)
+            .map_err(|e| match e {
+                StoreError::Compress => EIO,
+                StoreError::Alloc | StoreError::PoolLimit => ENOMEM,
+            })?;
+        let s = &self.stats;
+        let used = self.pools.pages();
+        if limit_pages != 0 && used > limit_pages {
+            self.engine.release(&self.pools, entry);
+            return Err(ENOMEM);
+        }
+        s.max_used_pages.fetch_max(used as u64, Ordering::Relaxed);
+        let inserted = region.lock().insert(slot, Record { entry, owner: () });
+        match inserted {
+            Ok(old) => {
+                inc(&s.pages_stored);
+                if is_same_filled(&entry) {
+                    inc(&s.same_pages);
+                } else if is_raw(&entry) {
+                    inc(&s.huge_pages);
+                    inc(&s.huge_pages_since);
+                }
+                s.compr_data_size
+                    .fetch_add(entry.pool_len() as u64, Ordering::Relaxed);
+                if let Some(old) = old {
+                    self.release(old.entry);
+                }
+                Ok(())
+            }
+            Err((_, record)) => {
+                self.engine.release(&self.pools, record.entry);
+                Err(ENOMEM)
+            }
+        }
+    }
+}
+
+impl Drop for BlkStore {
+    fn drop(&mut self) {
+        for cell in self.regions.iter() {
+            let ptr = cell.swap(core::ptr::null_mut(), Ordering::Acquire);
+            if ptr.is_null() {
+                continue;
+            }
+            // SAFETY: By the type invariant `ptr` came from a leaked `KBox`, and with
+            // `&mut self` nothing else refers to it.
+            let region = unsafe { KBox::from_raw(ptr) };
+            let mut region = region.lock();
+            for slot in 0..REGION_SLOTS {
+                if let Some(record) = region.remove(slot) {
+                    self.engine.release(&self.pools, record.entry);
+                }
+            }
+        }
+    }
+}
