@@ -2,7 +2,9 @@
 # What `make run` shows in the guest: zcomp initialised, then the swap
 # frontend at work: processes in a memory cgroup limited to a third of their
 # working set push pages through zswap's interface into zcomp, with zswap's
-# and zcomp's counters before, while the pages are held, and after.
+# and zcomp's counters before, while the pages are held, and after. Then the
+# block frontend: a device set up with zramctl, a filesystem of real files
+# on it, and its mm_stat beside zcomp's own statistics.
 set -u
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup
@@ -55,4 +57,28 @@ echo "== after every page was read back and checked"
 counters
 rmdir "$cg"
 swapoff "$ZCOMP_SPARE_DISK"
+[ "$status" = 0 ] || exit "$status"
+
+echo "== the block frontend: zramctl sets up a device"
+dev=$(zramctl --find --size 128M --algorithm lz4) || { echo "demo: zramctl failed"; exit 1; }
+sys=/sys/block/${dev#/dev/}
+mnt=$(mktemp -d)
+src=$(ls -d /usr/lib/python3.[0-9]* | head -1)
+echo "== $src copied onto ext4 on $dev"
+mkfs.ext4 -q "$dev" && mount "$dev" "$mnt" && cp -a "$src" "$mnt/copy" || exit 1
+umount "$mnt" && echo 3 >/proc/sys/vm/drop_caches && mount "$dev" "$mnt" || exit 1
+if diff -r --no-dereference "$src" "$mnt/copy" >/dev/null; then
+	echo "-- read back after dropping every cache: identical"
+else
+	echo "demo: the files differ"
+	status=1
+fi
+zramctl "$dev"
+echo "-- $sys/mm_stat (orig_data_size compr_data_size mem_used_total ... huge_pages)"
+cat "$sys/mm_stat"
+echo "-- /sys/kernel/debug/zcomp"
+grep -H . /sys/kernel/debug/zcomp/* | sed 's|.*/||' | paste -sd' '
+umount "$mnt"
+rmdir "$mnt"
+zramctl --reset "$dev"
 exit "$status"

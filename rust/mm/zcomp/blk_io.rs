@@ -33,6 +33,9 @@ use kernel::{
 /// Sectors in a block.
 pub(crate) const SECTORS_PER_PAGE: u64 = (PAGE_SIZE as u32 / SECTOR_SIZE) as u64;
 
+/// Pages the pools of all block devices hold, their share of the engine's.
+pub(crate) static POOL_PAGES: AtomicUsize = AtomicUsize::new(0);
+
 /// Pages the block devices' indexes hold.
 pub(crate) static INDEX_PAGES: AtomicUsize = AtomicUsize::new(0);
 
@@ -139,7 +142,7 @@ impl BlkStore {
         }
         Ok(Self {
             engine,
-            pools: Pools::new()?,
+            pools: Pools::new(Some(&POOL_PAGES))?,
             regions,
             nr_pages,
             algo,
@@ -332,7 +335,7 @@ impl BlkStore {
         let (region, slot) = self.region_or_make(index)?;
         let entry = self
             .engine
-            .store(&self.pools, page, self.algo, usize::MAX, usize::MAX)
+            .store(&self.pools, page, self.algo, None)
             .map_err(|e| match e {
                 StoreError::Compress => EIO,
                 StoreError::Alloc | StoreError::PoolLimit => ENOMEM,

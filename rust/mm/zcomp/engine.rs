@@ -9,11 +9,16 @@
 //!
 //! The pages of each frontend instance (the swap frontend, each block device) are in a
 //! [`Pools`] of their own, so that each can be measured, limited and compacted on its own;
-//! all of them draw on one budget, [`POOL_PAGES`]. A [`Pools`] is several pools, each behind
-//! its own spinlock, and a store goes to the pool of the CPU it runs on: stores on different
-//! CPUs proceed in parallel, and a pool's lock is held only to copy an object in or out.
-//! Compression and decompression run outside every spinlock, in the compressor layer's
-//! per-CPU streams.
+//! all of them draw on one budget, [`POOL_PAGES`]. The swap frontend's limit
+//! (`max_pool_percent`) counts the pages of every frontend: what block devices hold leaves
+//! the swap frontend less room, and it writes its cold pages back sooner. A block device
+//! holds data nothing else has, so only its own `mem_limit` refuses its writes, as zram's
+//! does, and the swap frontend's hysteresis is not its business.
+//!
+//! A [`Pools`] is several pools, each behind its own spinlock, and a store goes to the pool
+//! of the CPU it runs on: stores on different CPUs proceed in parallel, and a pool's lock is
+//! held only to copy an object in or out. Compression and decompression run outside every
+//! spinlock, in the compressor layer's per-CPU streams.
 
 use crate::compressors::Compressors;
 use crate::pages::KernelPages;
@@ -60,13 +65,14 @@ pub(crate) struct Pools {
 }
 
 impl Pools {
-    /// Empty pools. May sleep.
-    pub(crate) fn new() -> Result<Self> {
+    /// Empty pools; `frontend`, for a frontend of several instances, counts the pages of
+    /// all of them. May sleep.
+    pub(crate) fn new(frontend: Option<&'static AtomicUsize>) -> Result<Self> {
         let nr = (cpu::nr_cpu_ids() as usize).clamp(1, MAX_POOLS);
         let pages = Arc::new(AtomicUsize::new(0), GFP_KERNEL)?;
         let mut pools = KVec::with_capacity(nr, GFP_KERNEL)?;
         for _ in 0..nr {
-            let src = KernelPages::counted_twice(&POOL_PAGES, pages.clone());
+            let src = KernelPages::for_pools(&POOL_PAGES, frontend, pages.clone());
             pools.push(
                 KBox::pin_init(new_spinlock!(Pool::new(src), "zcomp_pool"), GFP_KERNEL)?,
                 GFP_KERNEL,
@@ -97,6 +103,8 @@ impl Pools {
 
     /// Moves objects to free what pages that frees, a few moves at a time under each pool's
     /// lock; returns the number of pages freed. May sleep.
+    // The block frontend's `compact` file calls it.
+    #[cfg_attr(not(CONFIG_ZCOMP_BLOCK), allow(dead_code))]
     pub(crate) fn compact(&self) -> u64 {
         /// Moves per hold of a pool's lock.
         const MOVES: u32 = 32;
@@ -147,7 +155,7 @@ impl Engine {
     /// An engine with empty pools and no compressor selected.
     pub(crate) fn new() -> Result<Self> {
         Ok(Self {
-            swap_pools: Pools::new()?,
+            swap_pools: Pools::new(None)?,
             compressors: Compressors::new()?,
             stats: Stats::default(),
             limit: Limit::new(),
@@ -159,31 +167,32 @@ impl Engine {
         })
     }
 
-    /// Stores a page in `pools`, compressed with algorithm `algo`, and returns its entry,
-    /// unless all pools together are at `max_pages` (or, once they were, above
-    /// `accept_pages`). The entry is not on the LRU yet: see [`Engine::lru_add`]. May sleep.
+    /// Stores a page in `pools`, compressed with algorithm `algo`, and returns its entry.
+    /// With `limit` (the swap frontend's budget, `(max_pages, accept_pages)`), a page that
+    /// takes pool memory is refused while all pools together are at `max_pages` or, once they
+    /// were, above `accept_pages`. The entry is not on the LRU yet: see [`Engine::lru_add`].
+    /// May sleep.
     pub(crate) fn store(
         &self,
         pools: &Pools,
         page: &[u8; PAGE_SIZE],
         algo: u8,
-        max_pages: usize,
-        accept_pages: usize,
+        limit: Option<(usize, usize)>,
     ) -> Result<Entry, StoreError> {
         if let Some(value) = same_filled(page) {
             self.stats.same_filled_pages.inc();
             return Ok(Entry::same_filled(value));
         }
-        match self
-            .limit
-            .check(POOL_PAGES.load(Ordering::Relaxed), max_pages, accept_pages)
-        {
-            LimitCheck::Accept => {}
-            LimitCheck::Full => {
-                self.stats.pool_limit_hit.inc();
-                return Err(StoreError::PoolLimit);
+        if let Some((max_pages, accept_pages)) = limit {
+            let pages = POOL_PAGES.load(Ordering::Relaxed);
+            match self.limit.check(pages, max_pages, accept_pages) {
+                LimitCheck::Accept => {}
+                LimitCheck::Full => {
+                    self.stats.pool_limit_hit.inc();
+                    return Err(StoreError::PoolLimit);
+                }
+                LimitCheck::Draining => return Err(StoreError::PoolLimit),
             }
-            LimitCheck::Draining => return Err(StoreError::PoolLimit),
         }
         let p = cpu::current_cpu_hint() as usize % pools.len();
         let stored = self.compressors.compress(algo, page, |data| {

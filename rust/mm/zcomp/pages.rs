@@ -9,7 +9,7 @@ use kernel::{page::Page, prefetch::prefetchw_range, prelude::*, sync::Arc};
 static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
 
 /// Pages taken from the page allocator without sleeping or warning, counted in `held` (and
-/// `also`).
+/// in the pool counters of [`KernelPages::for_pools`]).
 ///
 /// The engine takes pages under spinlocks on the swap-out path, where the allocator may be
 /// short of memory: a failed allocation is an ordinary outcome (the page is rejected and
@@ -18,21 +18,33 @@ static_assert!(PAGE_SIZE == kernel::page::PAGE_SIZE);
 /// `KernelPages`.
 pub struct KernelPages {
     held: &'static AtomicUsize,
-    /// A second count, of the pages of one user of several sources.
-    also: Option<Arc<AtomicUsize>>,
+    /// The pages of one frontend's pools, all its instances together.
+    frontend: Option<&'static AtomicUsize>,
+    /// The pages of one frontend instance's pools.
+    instance: Option<Arc<AtomicUsize>>,
 }
 
 impl KernelPages {
     /// A source whose pages are counted in `held`.
     pub const fn new(held: &'static AtomicUsize) -> Self {
-        Self { held, also: None }
-    }
-
-    /// A source whose pages are counted in `held` and in `also`.
-    pub fn counted_twice(held: &'static AtomicUsize, also: Arc<AtomicUsize>) -> Self {
         Self {
             held,
-            also: Some(also),
+            frontend: None,
+            instance: None,
+        }
+    }
+
+    /// A source for a pool of a frontend instance, whose pages are counted in `held`, in the
+    /// instance's `instance` and, for a frontend of several instances, in `frontend`.
+    pub fn for_pools(
+        held: &'static AtomicUsize,
+        frontend: Option<&'static AtomicUsize>,
+        instance: Arc<AtomicUsize>,
+    ) -> Self {
+        Self {
+            held,
+            frontend,
+            instance: Some(instance),
         }
     }
 
@@ -45,8 +57,11 @@ impl KernelPages {
             }
         };
         add(self.held);
-        if let Some(also) = &self.also {
-            add(also);
+        if let Some(frontend) = self.frontend {
+            add(frontend);
+        }
+        if let Some(instance) = &self.instance {
+            add(instance);
         }
     }
 }

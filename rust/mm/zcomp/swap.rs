@@ -193,10 +193,10 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
             return Err(StoreError::PoolLimit);
         }
     }
-    let (max, accept) = crate::glue::pool_limits();
+    let limit = Some(crate::glue::pool_limits());
     let algo = engine.compressors.current().ok_or(StoreError::Compress)?;
     let pools = &engine.swap_pools;
-    let entry = match folio.with_page(0, |page| engine.store(pools, page, algo, max, accept)) {
+    let entry = match folio.with_page(0, |page| engine.store(pools, page, algo, limit)) {
         Ok(entry) => entry,
         Err(StoreError::PoolLimit) => {
             crate::glue::queue_shrink();
@@ -476,10 +476,11 @@ pub(crate) extern "C" fn mm_zcomp_swap_shrink_step() -> bool {
     )
 }
 
-/// Pages zcomp's pools hold, for `/proc/meminfo`'s `Zswap`.
+/// Pages the swap frontend's pools hold, for `/proc/meminfo`'s `Zswap`: as with zswap and
+/// zram, what block devices hold is not in it.
 #[no_mangle]
 pub(crate) extern "C" fn zswap_total_pages() -> c_ulong {
-    crate::engine::POOL_PAGES.load(Ordering::Relaxed) as c_ulong
+    engine().map_or(0, |engine| engine.swap_pools.pages() as c_ulong)
 }
 
 /// Makes `name` the compressor of new stores.

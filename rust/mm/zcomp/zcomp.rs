@@ -46,6 +46,7 @@ mod swapcache;
 mod writeback;
 pub mod zcore;
 
+use core::sync::atomic::Ordering;
 use engine::Engine;
 use kernel::{c_str, debugfs, prelude::*};
 use zcore::page_source::PAGE_SIZE;
@@ -72,7 +73,7 @@ macro_rules! file {
 
 /// Pages the pools of all frontends hold.
 fn pool_pages() -> u64 {
-    engine::POOL_PAGES.load(core::sync::atomic::Ordering::Relaxed) as u64
+    engine::POOL_PAGES.load(Ordering::Relaxed) as u64
 }
 
 /// zcomp's own statistics, in `/sys/kernel/debug/zcomp/`.
@@ -86,6 +87,14 @@ fn zcomp_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
     // The swap frontend's share of pool_pages.
     file!(dir, engine, "swap_pool_pages", |e| e.swap_pools.pages()
         as u64);
+    // The block frontend's share of pool_pages, all its devices together.
+    #[cfg(CONFIG_ZCOMP_BLOCK)]
+    file!(
+        dir,
+        engine,
+        "blk_pool_pages",
+        |_| blk_io::POOL_PAGES.load(Ordering::Relaxed) as u64
+    );
     // Pages of pool metadata: handle tables, span descriptors, list heads.
     file!(dir, engine, "pool_meta_pages", |e| e
         .swap_pools
@@ -109,13 +118,19 @@ fn zcomp_debugfs(engine: &'static Engine) -> Result<debugfs::Dir> {
     // Incompressible pages held as they are.
     file!(dir, engine, "raw_pages", |e| e.stats.raw_pages.get());
     // Pages the swap devices' indexes hold.
-    file!(dir, engine, "swap_index_pages", |_| swap::INDEX_PAGES
-        .load(core::sync::atomic::Ordering::Relaxed)
-        as u64);
+    file!(
+        dir,
+        engine,
+        "swap_index_pages",
+        |_| swap::INDEX_PAGES.load(Ordering::Relaxed) as u64
+    );
     // Pages of the LRU's node and list tables.
-    file!(dir, engine, "lru_pages", |_| engine::LRU_PAGES
-        .load(core::sync::atomic::Ordering::Relaxed)
-        as u64);
+    file!(
+        dir,
+        engine,
+        "lru_pages",
+        |_| engine::LRU_PAGES.load(Ordering::Relaxed) as u64
+    );
     // Stores refused because the memory cgroup was at memory.zswap.max.
     file!(dir, engine, "reject_cgroup_limit", |e| e
         .stats

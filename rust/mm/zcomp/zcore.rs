@@ -14,6 +14,9 @@ pub mod limit;
 pub mod lru;
 mod page_array;
 pub mod page_source;
+// The block frontend parses its sysfs writes with it; the host crate, which has no kernel
+// configuration, builds it for its tests.
+#[cfg(any(CONFIG_ZCOMP_BLOCK, not(CONFIG_ZCOMP)))]
 pub mod parse;
 pub mod pool;
 pub mod writeback;

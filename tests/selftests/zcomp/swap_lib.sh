@@ -70,3 +70,31 @@ swap_lib_wait_ready() {
 	done
 	grep -qx ready "$1"
 }
+
+# swap_lib_diag FILE: FILE's lines as KTAP diagnostics.
+swap_lib_diag() {
+	sed 's/^# *//; s/^/# /' "$1"
+}
+
+# swap_lib_run CG OUT ARGS...: swap_integrity with ARGS in cgroup CG, its
+# output in OUT; returns its exit status. It runs in the background, its
+# PID in SWAP_LIB_RUNPID for the caller's cleanup, so that a signal to the
+# script interrupts the wait.
+SWAP_LIB_RUNPID=
+swap_lib_run() {
+	local cg=$1 out=$2 rc
+
+	shift 2
+	(echo "$BASHPID" >"$cg/cgroup.procs" && exec "$PROG" "$@") >"$out" 2>&1 &
+	SWAP_LIB_RUNPID=$!
+	wait "$SWAP_LIB_RUNPID"
+	rc=$?
+	SWAP_LIB_RUNPID=
+	return "$rc"
+}
+
+# swap_lib_intact RC OUT: swap_integrity exited with RC, its output in OUT,
+# having found every page as it left it.
+swap_lib_intact() {
+	[ "$1" = 0 ] && grep -q '^swap_integrity: .* mismatches=0$' "$2"
+}

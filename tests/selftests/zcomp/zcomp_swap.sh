@@ -39,7 +39,6 @@ ORIG_COMPRESSOR=$(cat "$ZSWAP_PARAMS/compressor")
 MEMORY_WAS_ENABLED=0
 grep -qsw memory "$CGROUP_ROOT/cgroup.subtree_control" && MEMORY_WAS_ENABLED=1
 SWITCHER=
-RUNPID=
 WPID=
 
 stop_switcher() {
@@ -54,7 +53,7 @@ cleanup() {
 	local pid
 
 	stop_switcher
-	for pid in $RUNPID $WPID; do
+	for pid in $SWAP_LIB_RUNPID $WPID; do
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
@@ -96,30 +95,6 @@ is_positive() {
 	[ "$1" -gt 0 ] 2>/dev/null
 }
 
-# Print a file's lines as KTAP diagnostics.
-print_diag() {
-	sed 's/^# *//; s/^/# /' "$1"
-}
-
-# run_integrity OUT ARGS...: swap_integrity in the test cgroup. In the
-# background, as a signal to the script interrupts a wait, not a
-# foreground command.
-run_integrity() {
-	local out=$1 rc
-
-	shift
-	(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$PROG" "$@") >"$out" 2>&1 &
-	RUNPID=$!
-	wait "$RUNPID"
-	rc=$?
-	RUNPID=
-	return "$rc"
-}
-
-integrity_ok() {
-	is_zero "$1" && grep -q "^swap_integrity: .* mismatches=0$" "$2"
-}
-
 # A write to a parameter that may fail (algorithm not built in): ignored.
 set_compressor() {
 	echo "$1" 2>/dev/null >"$ZSWAP_PARAMS/compressor"
@@ -148,7 +123,7 @@ explain_failure() {
 # Setup: the device as the only swap, zswap on, the cgroup.
 swapoff -a 2>/dev/null
 if ! mkswap -f "$DEV" >"$TMP/mkswap" 2>&1; then
-	print_diag "$TMP/mkswap"
+	swap_lib_diag "$TMP/mkswap"
 	ktap_exit_fail_msg "mkswap $DEV failed"
 fi
 swapon "$DEV" || ktap_exit_fail_msg "swapon $DEV failed"
@@ -180,18 +155,18 @@ wb_before=$(vmstat zswpwb)
 cg_out_before=$(memstat zswpout)
 switch_compressors &
 SWITCHER=$!
-run_integrity "$TMP/run1" -p "$PROCS" -m "$MIB" -r "$ROUNDS"
+swap_lib_run "$CG" "$TMP/run1" -p "$PROCS" -m "$MIB" -r "$ROUNDS"
 rc=$?
 stop_switcher
 set_compressor lz4
-print_diag "$TMP/run1"
+swap_lib_diag "$TMP/run1"
 ktap_print_msg "compressor set $(wc -l <"$TMP/switches") times:" \
 	"$(sort "$TMP/switches" | uniq -c |
 		awk '{ printf "%s%s %s", (NR > 1 ? ", " : ""), $2, $1 }')"
 ktap_print_msg "debugfs:$(debugfs_counters)"
-integrity_ok "$rc" "$TMP/run1" || explain_failure
+swap_lib_intact "$rc" "$TMP/run1" || explain_failure
 ktap_test_result "$PROCS x $MIB MiB under a $LIMIT_MIB MiB limit, $ROUNDS rounds: no page changed" \
-	integrity_ok "$rc" "$TMP/run1"
+	swap_lib_intact "$rc" "$TMP/run1"
 
 # 2: the pages went through zswap and came back from it.
 out_after=$(vmstat zswpout)
@@ -237,7 +212,7 @@ swapoff_while_stored() {
 		>"$TMP/run2" 2>&1 &
 	WPID=$!
 	if ! swap_lib_wait_ready "$TMP/run2" "$WPID" "$READY_TIMEOUT"; then
-		print_diag "$TMP/run2"
+		swap_lib_diag "$TMP/run2"
 		ktap_print_msg "swap_integrity -w did not get ready"
 		explain_failure
 		kill -KILL "$WPID" 2>/dev/null
@@ -262,8 +237,8 @@ swapoff_while_stored() {
 	wait "$WPID"
 	rc=$?
 	WPID=
-	print_diag "$TMP/run2"
-	if ! integrity_ok "$rc" "$TMP/run2"; then
+	swap_lib_diag "$TMP/run2"
+	if ! swap_lib_intact "$rc" "$TMP/run2"; then
 		ktap_print_msg "pages changed across swapoff"
 		ok=0
 	fi
@@ -287,10 +262,10 @@ nothing_left() {
 		return 1
 	fi
 	echo $((LIMIT_MIB << 20)) >"$CG/memory.max"
-	run_integrity "$TMP/run3" -p "$LPROCS" -m "$LMIB" -r 1
+	swap_lib_run "$CG" "$TMP/run3" -p "$LPROCS" -m "$LMIB" -r 1
 	rc=$?
-	print_diag "$TMP/run3"
-	if ! integrity_ok "$rc" "$TMP/run3"; then
+	swap_lib_diag "$TMP/run3"
+	if ! swap_lib_intact "$rc" "$TMP/run3"; then
 		ktap_print_msg "pages changed in the last run"
 		explain_failure
 		ok=0

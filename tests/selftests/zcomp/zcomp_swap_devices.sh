@@ -90,11 +90,11 @@ kill "$TOGGLER" 2>/dev/null
 wait "$TOGGLER" 2>/dev/null
 TOGGLER=
 swapon -p 5 "$LOOP_B" 2>/dev/null
-sed 's/^# *//; s/^/# /' "$TMP/run"
+swap_lib_diag "$TMP/run"
 [ -s "$TMP/toggle.err" ] && sed 's/^/# /' "$TMP/toggle.err"
 
 intact() {
-	[ "$rc" = 0 ] && grep -q '^swap_integrity: .* mismatches=0$' "$TMP/run"
+	swap_lib_intact "$rc" "$TMP/run"
 }
 both_used() {
 	[ "$a" -gt 0 ] && [ "$b" -gt 0 ]

@@ -83,16 +83,15 @@ debugfs() {
 	cat "$ZSWAP_DEBUGFS/$1"
 }
 
-# run_integrity OUT: swap_integrity in the test cgroup.
+# run_integrity OUT: swap_integrity in the test cgroup; sets RC.
 run_integrity() {
-	(echo "$BASHPID" >"$CG/cgroup.procs" &&
-		exec "$PROG" -p "$PROCS" -m "$MIB" -r "$ROUNDS") >"$1" 2>&1
+	swap_lib_run "$CG" "$1" -p "$PROCS" -m "$MIB" -r "$ROUNDS"
 	RC=$?
-	sed 's/^# *//; s/^/# /' "$1"
+	swap_lib_diag "$1"
 }
 
 intact() {
-	[ "$RC" = 0 ] && grep -q '^swap_integrity: .* mismatches=0$' "$1"
+	swap_lib_intact "$RC" "$1"
 }
 
 swapoff -a 2>/dev/null

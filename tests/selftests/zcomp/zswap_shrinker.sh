@@ -91,9 +91,9 @@ kill -USR1 "$WPID"
 wait "$WPID"
 rc=$?
 WPID=
-sed 's/^# *//; s/^/# /' "$TMP/run"
+swap_lib_diag "$TMP/run"
 intact() {
-	[ "$rc" = 0 ] && grep -q '^swap_integrity: .* mismatches=0$' "$TMP/run"
+	swap_lib_intact "$rc" "$TMP/run"
 }
 ktap_test_result "every page comes back intact" intact
 
