@@ -18,9 +18,12 @@
 //! claimed, that is while nobody has it open and so no bio or swap-slot notification can
 //! arrive. Everything else that looks at a store holds the device's configuration lock.
 
+pub(crate) mod backing;
+
 use crate::blk_io::{BlkStore, SECTORS_PER_PAGE};
 use crate::engine::Engine;
 use crate::zcore::page_source::PAGE_SIZE;
+use backing::{Backing, BackingStore, WritebackLimit};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
 use kernel::{
     bindings,
@@ -63,6 +66,8 @@ pub(crate) struct Config {
     pub(crate) algorithm: &'static CStr,
     /// The size in bytes, zero until the device is initialised: `disksize`.
     pub(crate) disksize: u64,
+    /// The backing device of the next initialisation: `backing_dev`.
+    pub(crate) backing: Option<Arc<Backing>>,
 }
 
 /// One device, the data of its disk.
@@ -80,6 +85,8 @@ pub(crate) struct BlkDev {
     pub(crate) limit_pages: AtomicUsize,
     /// Set while `reset` or `hot_remove` empties the device: it may not be opened.
     claimed: AtomicBool,
+    /// `writeback_limit` and `writeback_limit_enable`.
+    pub(crate) wb_limit: WritebackLimit,
 }
 
 impl BlkDev {
@@ -87,6 +94,7 @@ impl BlkDev {
         let config = Config {
             algorithm: default_algorithm(),
             disksize: 0,
+            backing: None,
         };
         Ok(Self {
             engine,
@@ -94,6 +102,7 @@ impl BlkDev {
             store: AtomicPtr::new(core::ptr::null_mut()),
             limit_pages: AtomicUsize::new(0),
             claimed: AtomicBool::new(false),
+            wb_limit: WritebackLimit::default(),
         })
     }
 
@@ -128,14 +137,28 @@ impl BlkDev {
             .checked_next_multiple_of(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
         let algo = self.engine.compressors.id_of(config.algorithm)?;
+        let backing = config.backing.clone().map(BackingStore::new).transpose()?;
         let store = KBox::new(
-            BlkStore::new(self.engine, disksize / PAGE_SIZE as u64, algo)?,
+            BlkStore::new(self.engine, disksize / PAGE_SIZE as u64, algo, backing)?,
             GFP_KERNEL,
         )?;
         // INVARIANT: published under the lock, from null.
         self.store.store(KBox::into_raw(store), Ordering::Release);
         config.disksize = disksize;
         disk.set_capacity(disksize / PAGE_SIZE as u64 * SECTORS_PER_PAGE);
+        Ok(())
+    }
+
+    /// Opens the block device at `path` as the backing device of the next initialisation:
+    /// `backing_dev`. May sleep.
+    pub(crate) fn set_backing(&self, path: &[u8]) -> Result {
+        let mut config = self.lock();
+        if self.store(&config).is_some() {
+            pr_info!("cannot set up a backing device for an initialized device\n");
+            return Err(EBUSY);
+        }
+        let backing = Arc::new(Backing::open(path, self)?, GFP_KERNEL)?;
+        config.backing = Some(backing);
         Ok(())
     }
 
@@ -177,6 +200,7 @@ impl BlkDev {
         }
         config.disksize = 0;
         config.algorithm = default_algorithm();
+        config.backing = None;
         self.limit_pages.store(0, Ordering::Relaxed);
     }
 }

@@ -8,6 +8,7 @@
 //! not entirely understood (trailing characters after a size, say) is refused with `EINVAL`
 //! and changes nothing.
 
+use crate::blk::backing::WritebackMode;
 use crate::blk::{BlkDev, BlkOps, ALGORITHMS};
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::parse::{parse_size, parse_u64, trim_newline};
@@ -60,10 +61,13 @@ fn show(dev: &BlkDev, name: &[u8], out: &mut ShowBuf<'_>) -> Result {
             writeln!(out)
         }
         b"io_stat" => {
+            // Writes to the backing device that failed are failed writes of the device's
+            // data too: the blocks stayed in the pools.
             let (reads, writes, notify) = store.map_or((0, 0, 0), |s| {
                 (
                     get(&s.stats.failed_reads),
-                    get(&s.stats.failed_writes),
+                    get(&s.stats.failed_writes)
+                        + s.backing.as_ref().map_or(0, |b| get(&b.failed_writes)),
                     get(&s.stats.notify_free),
                 )
             });
@@ -98,6 +102,33 @@ fn show(dev: &BlkDev, name: &[u8], out: &mut ShowBuf<'_>) -> Result {
                 huge_since
             )
         }
+        b"backing_dev" => match &config.backing {
+            Some(backing) => {
+                let path = core::str::from_utf8(backing.path()).map_err(|_| EINVAL)?;
+                writeln!(out, "{}", path)
+            }
+            None => writeln!(out, "none"),
+        },
+        b"bd_stat" => {
+            // In 4 KiB units, as zram prints them.
+            let units = page / 4096;
+            let (count, reads, writes) = store
+                .and_then(|s| s.backing.as_ref())
+                .map_or((0, 0, 0), |b| (b.used(), get(&b.reads), get(&b.writes)));
+            writeln!(
+                out,
+                "{:8} {:8} {:8}",
+                count * units,
+                reads * units,
+                writes * units
+            )
+        }
+        b"writeback_limit" => writeln!(out, "{}", get(&dev.wb_limit.pages)),
+        b"writeback_limit_enable" => writeln!(
+            out,
+            "{}",
+            dev.wb_limit.enabled.load(Ordering::Relaxed) as u32
+        ),
         b"debug_stat" => writeln!(out, "version: {}\n{:8} {:8}", DEBUG_STAT_VERSION, 0, 0),
         _ => return Err(EINVAL),
     }
@@ -159,6 +190,33 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
             let s = dev.store(&config).ok_or(EINVAL)?;
             let freed = s.pools.compact();
             s.stats.pages_compacted.fetch_add(freed, Ordering::Relaxed);
+            Ok(())
+        }
+        b"backing_dev" => dev.set_backing(input),
+        b"writeback" => {
+            let mode = WritebackMode::parse(input).ok_or(EINVAL)?;
+            let config = dev.lock();
+            let s = dev.store(&config).ok_or(EINVAL)?;
+            s.writeback(mode, &dev.wb_limit).map(|_| ())
+        }
+        // Only `all`: zcomp keeps no access times, so an age is refused, as zram refuses it
+        // without CONFIG_ZRAM_TRACK_ENTRY_ACTIME.
+        b"idle" => {
+            if trim_newline(input) != b"all" {
+                return Err(EINVAL);
+            }
+            let config = dev.lock();
+            dev.store(&config).ok_or(EINVAL)?.mark_idle();
+            Ok(())
+        }
+        b"writeback_limit" => {
+            let pages = parse_u64(input).ok_or(EINVAL)?;
+            dev.wb_limit.pages.store(pages, Ordering::Relaxed);
+            Ok(())
+        }
+        b"writeback_limit_enable" => {
+            let enable = parse_u64(input).ok_or(EINVAL)?;
+            dev.wb_limit.enabled.store(enable != 0, Ordering::Relaxed);
             Ok(())
         }
         // Kept for old tools: the compression streams are per CPU.

@@ -14,10 +14,18 @@
 //! replaces is released after. A read takes the entry under the lock and decompresses
 //! outside it, then checks that the block still has that entry; if a write replaced it in
 //! between (and its data may have been freed under the read), the read starts again.
+//!
+//! `writeback` moves blocks to the device's backing device (see
+//! [`backing`](crate::blk::backing)) in the same way: it marks a block's entry as being
+//! written back, reads and writes its data outside every lock, and replaces the entry with
+//! one naming the backing slot only if the block still has the marked entry. A write in
+//! between makes a new, unmarked entry, so the block keeps the newer data and the slot is
+//! freed; a failed write leaves the block in the pools.
 
+use crate::blk::backing::{io_page, BackingStore, IoPage, WritebackLimit, WritebackMode};
 use crate::engine::{Engine, Pools, StoreError};
 use crate::pages::KernelPages;
-use crate::zcore::entry::{Entry, EntryState};
+use crate::zcore::entry::{flags, Entry, EntryState};
 use crate::zcore::index::{Record, Region};
 use crate::zcore::page_source::PAGE_SIZE;
 use core::ops::{Deref, DerefMut};
@@ -130,11 +138,19 @@ pub(crate) struct BlkStore {
     pub(crate) algo: u8,
     /// The counters.
     pub(crate) stats: BlkStats,
+    /// The backing device, if `backing_dev` gave one.
+    pub(crate) backing: Option<BackingStore>,
 }
 
 impl BlkStore {
-    /// A store for a device of `nr_pages` blocks, compressing with algorithm `algo`.
-    pub(crate) fn new(engine: &'static Engine, nr_pages: u64, algo: u8) -> Result<Self> {
+    /// A store for a device of `nr_pages` blocks, compressing with algorithm `algo`, writing
+    /// back to `backing`.
+    pub(crate) fn new(
+        engine: &'static Engine,
+        nr_pages: u64,
+        algo: u8,
+        backing: Option<BackingStore>,
+    ) -> Result<Self> {
         let nr = usize::try_from(nr_pages.div_ceil(REGION_SLOTS as u64)).map_err(|_| E2BIG)?;
         let mut regions = KVec::with_capacity(nr, GFP_KERNEL)?;
         for _ in 0..nr {
@@ -147,6 +163,7 @@ impl BlkStore {
             nr_pages,
             algo,
             stats: BlkStats::default(),
+            backing,
         })
     }
 
@@ -272,7 +289,38 @@ impl BlkStore {
         }
         s.compr_data_size
             .fetch_sub(entry.pool_len() as u64, Ordering::Relaxed);
+        if let (EntryState::WrittenBack { slot, .. }, Some(backing)) =
+            (entry.state(), &self.backing)
+        {
+            backing.free(slot);
+        }
         self.engine.release(&self.pools, entry);
+    }
+
+    /// Sets `set` and clears `clear` in the flags of block `index`'s entry, if it still has
+    /// the state of `entry`; returns whether it did.
+    fn update_flags(&self, index: u64, entry: &Entry, set: u8, clear: u8) -> bool {
+        let Some((region, slot)) = self.region(index) else {
+            return false;
+        };
+        let mut region = region.lock();
+        let mut updated = match region.get(slot) {
+            Some(record) if record.entry.state() == entry.state() => record.entry,
+            _ => return false,
+        };
+        updated.set_flags(set);
+        updated.clear_flags(clear);
+        // The slot holds a record, so its leaf exists and the insert cannot fail; it hands
+        // back the record it replaces, the same entry, which holds nothing of its own.
+        region
+            .insert(
+                slot,
+                Record {
+                    entry: updated,
+                    owner: (),
+                },
+            )
+            .is_ok()
     }
 
     /// The entry of block `index`, if it holds something.
@@ -289,9 +337,16 @@ impl BlkStore {
                 out.fill(0);
                 return Ok(());
             };
-            let loaded = self.engine.load(&self.pools, &entry, out);
+            let loaded = match (entry.state(), &self.backing) {
+                (EntryState::WrittenBack { slot, .. }, Some(backing)) => backing.read(slot, out),
+                _ => self.engine.load(&self.pools, &entry, out),
+            };
             // Unless a write replaced the entry meanwhile, what was read is the block's.
             if self.entry(index).map(|e| e.state()) == Some(entry.state()) {
+                // Read: no longer idle, as with zram.
+                if entry.test_flags(flags::IDLE) {
+                    self.update_flags(index, &entry, 0, flags::IDLE);
+                }
                 return loaded;
             }
             inc(&self.stats.read_retries);
@@ -369,6 +424,134 @@ impl BlkStore {
                 Err(ENOMEM)
             }
         }
+    }
+}
+
+/// Writeback and idle marking.
+impl BlkStore {
+    /// Marks every block in the pools idle: `idle` with `all`. A read or a write of the block
+    /// makes it active again.
+    pub(crate) fn mark_idle(&self) {
+        for first in (0..self.nr_pages).step_by(REGION_SLOTS) {
+            let Some((region, _)) = self.region(first) else {
+                continue;
+            };
+            let mut region = region.lock();
+            for slot in 0..REGION_SLOTS {
+                let Some(mut entry) = region.get(slot).map(|r| r.entry) else {
+                    continue;
+                };
+                if entry.in_pool() && !entry.test_flags(flags::IDLE) {
+                    entry.set_flags(flags::IDLE);
+                    // As in `update_flags`: the slot's leaf exists.
+                    let _ = region.insert(slot, Record { entry, owner: () });
+                }
+            }
+        }
+    }
+
+    /// Moves the blocks `mode` picks to the backing device, while `limit` allows: returns
+    /// how many moved. Fails with `ENODEV` without a backing device, `EINVAL` for an index
+    /// past the end, `EIO` once `limit` is spent, `ENOSPC` once the backing device is full,
+    /// or with the error of a write that failed (the others are still tried). May sleep.
+    pub(crate) fn writeback(&self, mode: WritebackMode, limit: &WritebackLimit) -> Result<u64> {
+        let backing = self.backing.as_ref().ok_or(ENODEV)?;
+        let range = match mode {
+            WritebackMode::Page(index) if index >= self.nr_pages => return Err(EINVAL),
+            WritebackMode::Page(index) => index..index + 1,
+            _ => 0..self.nr_pages,
+        };
+        let mut page = io_page(GFP_KERNEL)?;
+        let (mut moved, mut result) = (0, Ok(()));
+        for index in range {
+            if !limit.allows() {
+                result = Err(EIO);
+                break;
+            }
+            let Some(entry) = self.entry(index).filter(|e| mode.wants(e)) else {
+                continue;
+            };
+            if !self.update_flags(index, &entry, flags::WRITEBACK, 0) {
+                continue;
+            }
+            match self.write_back(backing, index, &entry, &mut page) {
+                Ok(true) => {
+                    limit.consume();
+                    moved += 1;
+                }
+                Ok(false) => {}
+                Err(e) if e == ENOSPC => {
+                    result = Err(e);
+                    break;
+                }
+                Err(e) => result = Err(e),
+            }
+        }
+        result.map(|()| moved)
+    }
+
+    /// Writes block `index`, whose entry `entry` is marked as being written back, to the
+    /// backing device, and makes its entry name the slot: returns whether the block moved
+    /// (not if a write replaced it meanwhile). On failure the block stays in the pools.
+    fn write_back(
+        &self,
+        backing: &BackingStore,
+        index: u64,
+        entry: &Entry,
+        page: &mut IoPage,
+    ) -> Result<bool> {
+        let unmark = || self.update_flags(index, entry, 0, flags::WRITEBACK);
+        if self.engine.load(&self.pools, entry, page).is_err() {
+            // Replaced and freed under the load: the new entry is not this writeback's.
+            unmark();
+            return Ok(false);
+        }
+        let slot = backing.write(page).inspect_err(|_| {
+            unmark();
+        })?;
+        let written = EntryState::WrittenBack {
+            slot,
+            len: PAGE_SIZE as u16,
+        };
+        let old = match (Entry::new(written), self.region(index)) {
+            (Ok(mut moved), Some((region, pos))) => {
+                let mut region = region.lock();
+                match region.get(pos) {
+                    Some(r)
+                        if r.entry.state() == entry.state()
+                            && r.entry.test_flags(flags::WRITEBACK) =>
+                    {
+                        moved.set_flags(r.entry.flags() & !flags::WRITEBACK);
+                        region
+                            .insert(
+                                pos,
+                                Record {
+                                    entry: moved,
+                                    owner: (),
+                                },
+                            )
+                            .ok()
+                            .flatten()
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        let Some(old) = old else {
+            backing.free(slot);
+            unmark();
+            return Ok(false);
+        };
+        // The block is still stored, now on the backing device.
+        if is_raw(&old.entry) {
+            dec(&self.stats.huge_pages);
+        }
+        self.stats
+            .compr_data_size
+            .fetch_sub(old.entry.pool_len() as u64, Ordering::Relaxed);
+        self.engine.release(&self.pools, old.entry);
+        Ok(true)
     }
 }
 

@@ -55,6 +55,12 @@ BLK_ATTR(comp_algorithm, 0644);
 BLK_ATTR(io_stat, 0444);
 BLK_ATTR(mm_stat, 0444);
 BLK_ATTR(debug_stat, 0444);
+BLK_ATTR(idle, 0200);
+BLK_ATTR(backing_dev, 0644);
+BLK_ATTR(writeback, 0200);
+BLK_ATTR(writeback_limit, 0644);
+BLK_ATTR(writeback_limit_enable, 0644);
+BLK_ATTR(bd_stat, 0444);
 
 static struct attribute *blk_attrs[] = {
 	&dev_attr_disksize.attr,
@@ -68,6 +74,12 @@ static struct attribute *blk_attrs[] = {
 	&dev_attr_io_stat.attr,
 	&dev_attr_mm_stat.attr,
 	&dev_attr_debug_stat.attr,
+	&dev_attr_idle.attr,
+	&dev_attr_backing_dev.attr,
+	&dev_attr_writeback.attr,
+	&dev_attr_writeback_limit.attr,
+	&dev_attr_writeback_limit_enable.attr,
+	&dev_attr_bd_stat.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(blk);

@@ -19,4 +19,7 @@ pub mod page_source;
 #[cfg(any(CONFIG_ZCOMP_BLOCK, not(CONFIG_ZCOMP)))]
 pub mod parse;
 pub mod pool;
+// The block frontend's backing devices; the host crate builds it for its tests.
+#[cfg(any(CONFIG_ZCOMP_BLOCK, not(CONFIG_ZCOMP)))]
+pub mod slot_map;
 pub mod writeback;

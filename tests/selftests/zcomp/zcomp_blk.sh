@@ -10,6 +10,7 @@
 
 DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
+. "$DIR"/blk_lib.sh
 
 CTL=/sys/class/zram-control
 MNT=$(mktemp -d)
@@ -119,21 +120,7 @@ ktap_test_result "an initialised device refuses comp_algorithm and disksize, a m
 ok=1
 # refuse ATTR VALUE...: every write fails and the attribute reads the same.
 refuse() {
-	local attr=$1 before after v
-
-	shift
-	before=$(cat "$sys/$attr" 2>/dev/null)
-	for v in "$@"; do
-		if printf '%s' "$v" 2>/dev/null >"$sys/$attr"; then
-			ktap_print_msg "$attr took '$v'"
-			ok=0
-		fi
-	done
-	after=$(cat "$sys/$attr" 2>/dev/null)
-	if [ "$before" != "$after" ]; then
-		ktap_print_msg "$attr changed from '$before' to '$after'"
-		ok=0
-	fi
+	blk_lib_refuse "$sys/$1" "${@:2}" || ok=0
 }
 long=$(printf 'x%.0s' $(seq 200))
 refuse disksize abc 1X 1MB -1 0x 1.5G 99999999999999999999 "1 "

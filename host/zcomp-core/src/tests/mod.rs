@@ -10,6 +10,7 @@ mod lru;
 mod parse;
 mod pool;
 mod prop;
+mod slot_map;
 mod writeback;
 
 /// Deterministic test bytes: `len` bytes derived from `seed`.
