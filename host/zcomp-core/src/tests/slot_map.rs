@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
+use super::prop::{config, max_ops};
 use crate::slot_map::SlotMap;
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -60,9 +61,11 @@ enum Op {
 }
 
 proptest! {
+    #![proptest_config(config())]
+
     #[test]
     fn map_matches_a_set(len in 1u64..300, ops in prop::collection::vec(
-        prop_oneof![3 => Just(Op::Alloc), 2 => (0u64..320).prop_map(Op::Free)], 1..600)) {
+        prop_oneof![3 => Just(Op::Alloc), 2 => (0u64..320).prop_map(Op::Free)], 1..max_ops())) {
         let mut m = map(len);
         let mut model = BTreeSet::new();
         for op in ops {
