@@ -20,7 +20,7 @@
 
 pub(crate) mod backing;
 
-use crate::blk_io::{BlkStore, SECTORS_PER_PAGE};
+use crate::blk_io::{BlkStore, NR_SECONDARY, SECTORS_PER_PAGE};
 use crate::engine::Engine;
 use crate::zcore::page_source::PAGE_SIZE;
 use backing::{Backing, BackingStore, WritebackLimit};
@@ -64,6 +64,9 @@ pub(crate) type ConfigGuard<'a> = Guard<'a, Config, kernel::sync::lock::mutex::M
 pub(crate) struct Config {
     /// The compressor of the next initialisation: `comp_algorithm`.
     pub(crate) algorithm: &'static CStr,
+    /// The secondary compressors of the next initialisation, by priority from 1:
+    /// `recomp_algorithm`.
+    pub(crate) secondary: [Option<&'static CStr>; NR_SECONDARY],
     /// The size in bytes, zero until the device is initialised: `disksize`.
     pub(crate) disksize: u64,
     /// The backing device of the next initialisation: `backing_dev`.
@@ -93,6 +96,7 @@ impl BlkDev {
     fn new(engine: &'static Engine) -> Result<Self> {
         let config = Config {
             algorithm: default_algorithm(),
+            secondary: [None; NR_SECONDARY],
             disksize: 0,
             backing: None,
         };
@@ -136,10 +140,16 @@ impl BlkDev {
         let disksize = disksize
             .checked_next_multiple_of(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
-        let algo = self.engine.compressors.id_of(config.algorithm)?;
+        let compressors = &self.engine.compressors;
+        let algo = compressors.id_of(config.algorithm)?;
+        let mut secondary = [None; NR_SECONDARY];
+        for (id, name) in secondary.iter_mut().zip(config.secondary) {
+            *id = name.map(|name| compressors.id_of(name)).transpose()?;
+        }
         let backing = config.backing.clone().map(BackingStore::new).transpose()?;
+        let nr_pages = disksize / PAGE_SIZE as u64;
         let store = KBox::new(
-            BlkStore::new(self.engine, disksize / PAGE_SIZE as u64, algo, backing)?,
+            BlkStore::new(self.engine, nr_pages, algo, secondary, backing)?,
             GFP_KERNEL,
         )?;
         // INVARIANT: published under the lock, from null.
@@ -200,6 +210,7 @@ impl BlkDev {
         }
         config.disksize = 0;
         config.algorithm = default_algorithm();
+        config.secondary = [None; NR_SECONDARY];
         config.backing = None;
         self.limit_pages.store(0, Ordering::Relaxed);
     }

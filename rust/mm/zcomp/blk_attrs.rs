@@ -10,11 +10,14 @@
 
 use crate::blk::backing::WritebackMode;
 use crate::blk::{BlkDev, BlkOps, ALGORITHMS};
+use crate::blk_io::{Recompression, NR_SECONDARY};
 use crate::zcore::page_source::PAGE_SIZE;
-use crate::zcore::parse::{parse_size, parse_u64, trim_newline};
+use crate::zcore::parse::{key_values, parse_size, parse_u64, trim_newline};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::{bindings, block::disk::DiskRef, compress::Compressor, cpu, ffi::c_char, prelude::*};
+use kernel::{
+    bindings, block::disk::DiskRef, compress::Compressor, cpu, ffi::c_char, prelude::*, str::CStr,
+};
 
 /// Longest algorithm name zram takes, `CRYPTO_MAX_ALG_NAME` with its terminator.
 const MAX_ALG_NAME: usize = 128;
@@ -41,6 +44,31 @@ fn get(c: &AtomicU64) -> u64 {
     c.load(Ordering::Relaxed)
 }
 
+/// Prints the algorithms a device may use, `selected` in brackets, as zram lists them.
+fn write_algorithms(out: &mut ShowBuf<'_>, selected: &CStr) -> core::fmt::Result {
+    for algo in ALGORITHMS.iter().filter(|a| Compressor::exists(a)) {
+        if algo.as_bytes() == selected.as_bytes() {
+            write!(out, "[{}] ", algo)?;
+        } else {
+            write!(out, "{} ", algo)?;
+        }
+    }
+    writeln!(out)
+}
+
+/// The algorithm `name` (with or without a newline) names: `E2BIG` for a name longer than
+/// zram takes, `EINVAL` for one the crypto API does not offer.
+fn algorithm_named(name: &[u8]) -> Result<&'static CStr> {
+    if name.len() >= MAX_ALG_NAME {
+        return Err(E2BIG);
+    }
+    let name = trim_newline(name);
+    ALGORITHMS
+        .into_iter()
+        .find(|a| a.as_bytes() == name && Compressor::exists(a))
+        .ok_or(EINVAL)
+}
+
 /// Prints attribute `name` of `dev` into `out`.
 fn show(dev: &BlkDev, name: &[u8], out: &mut ShowBuf<'_>) -> Result {
     let config = dev.lock();
@@ -50,15 +78,15 @@ fn show(dev: &BlkDev, name: &[u8], out: &mut ShowBuf<'_>) -> Result {
         b"initstate" => writeln!(out, "{}", store.is_some() as u32),
         b"disksize" => writeln!(out, "{}", config.disksize),
         b"max_comp_streams" => writeln!(out, "{}", cpu::nr_cpu_ids()),
-        b"comp_algorithm" => {
-            for algo in ALGORITHMS.iter().filter(|a| Compressor::exists(a)) {
-                if algo.as_bytes() == config.algorithm.as_bytes() {
-                    write!(out, "[{}] ", algo)?;
-                } else {
-                    write!(out, "{} ", algo)?;
+        b"comp_algorithm" => write_algorithms(out, config.algorithm),
+        b"recomp_algorithm" => {
+            for (p, algo) in (1..).zip(config.secondary) {
+                if let Some(algo) = algo {
+                    write!(out, "#{}: ", p)?;
+                    write_algorithms(out, algo)?;
                 }
             }
-            writeln!(out)
+            Ok(())
         }
         b"io_stat" => {
             // Writes to the backing device that failed are failed writes of the device's
@@ -148,14 +176,7 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
             _ => Err(EINVAL),
         },
         b"comp_algorithm" => {
-            if input.len() >= MAX_ALG_NAME {
-                return Err(E2BIG);
-            }
-            let name = trim_newline(input);
-            let algo = ALGORITHMS
-                .into_iter()
-                .find(|a| a.as_bytes() == name && Compressor::exists(a))
-                .ok_or(EINVAL)?;
+            let algo = algorithm_named(input)?;
             let mut config = dev.lock();
             if dev.store(&config).is_some() {
                 pr_info!("cannot change the algorithm of an initialized device\n");
@@ -163,6 +184,37 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
             }
             config.algorithm = algo;
             Ok(())
+        }
+        // `algo=NAME [priority=N]`, N from 1 (the default) to 3.
+        b"recomp_algorithm" => {
+            let (mut algo, mut priority) = (None, 1);
+            for word in key_values(input) {
+                match word.ok_or(EINVAL)? {
+                    (b"algo", name) => algo = Some(algorithm_named(name)?),
+                    (b"priority", p) => priority = parse_u64(p).ok_or(EINVAL)?,
+                    _ => return Err(EINVAL),
+                }
+            }
+            let algo = algo.ok_or(EINVAL)?;
+            let slot = usize::try_from(priority)
+                .ok()
+                .and_then(|p| p.checked_sub(1))
+                .filter(|&i| i < NR_SECONDARY)
+                .ok_or(EINVAL)?;
+            let mut config = dev.lock();
+            if dev.store(&config).is_some() {
+                pr_info!("cannot change the algorithm of an initialized device\n");
+                return Err(EBUSY);
+            }
+            config.secondary[slot] = Some(algo);
+            Ok(())
+        }
+        b"recompress" => {
+            let r = Recompression::parse(input)?;
+            let config = dev.lock();
+            let s = dev.store(&config).ok_or(EINVAL)?;
+            let names = config.secondary.map(|a| a.map(CStr::as_bytes));
+            s.recompress(&r, r.priorities(&names)?)
         }
         b"mem_limit" => {
             let limit = parse_size(input).ok_or(EINVAL)?;
@@ -243,7 +295,7 @@ pub(crate) unsafe extern "C" fn mm_zcomp_blk_show(
     // during one of its attribute callbacks.
     let disk = unsafe { DiskRef::<BlkOps>::from_dev(dev) };
     // SAFETY: `name` is an attribute's name, a static C string.
-    let name = unsafe { kernel::str::CStr::from_char_ptr(name) };
+    let name = unsafe { CStr::from_char_ptr(name) };
     // SAFETY: sysfs hands a show callback a page to fill, which nothing else uses meanwhile.
     let buf = unsafe { core::slice::from_raw_parts_mut(buf.cast::<u8>(), PAGE_SIZE) };
     let mut out = ShowBuf { buf, len: 0 };
@@ -269,7 +321,7 @@ pub(crate) unsafe extern "C" fn mm_zcomp_blk_store(
     // SAFETY: As in `mm_zcomp_blk_show`.
     let disk = unsafe { DiskRef::<BlkOps>::from_dev(dev) };
     // SAFETY: As in `mm_zcomp_blk_show`.
-    let name = unsafe { kernel::str::CStr::from_char_ptr(name) };
+    let name = unsafe { CStr::from_char_ptr(name) };
     // SAFETY: sysfs hands a store callback the `len` bytes written.
     let input = unsafe { core::slice::from_raw_parts(buf.cast::<u8>(), len) };
     match store(disk, &disk.data(), name.as_bytes(), input) {

@@ -22,6 +22,10 @@
 //! between makes a new, unmarked entry, so the block keeps the newer data and the slot is
 //! freed; a failed write leaves the block in the pools.
 
+mod recompress;
+
+pub(crate) use recompress::{Recompression, NR_SECONDARY};
+
 use crate::blk::backing::{io_page, BackingStore, IoPage, WritebackLimit, WritebackMode};
 use crate::engine::{Engine, Pools, StoreError};
 use crate::pages::KernelPages;
@@ -136,6 +140,8 @@ pub(crate) struct BlkStore {
     pub(crate) nr_pages: u64,
     /// The compressor of new writes.
     pub(crate) algo: u8,
+    /// The compressors of recompression, by priority from 1: `recomp_algorithm`.
+    secondary: [Option<u8>; NR_SECONDARY],
     /// The counters.
     pub(crate) stats: BlkStats,
     /// The backing device, if `backing_dev` gave one.
@@ -143,12 +149,13 @@ pub(crate) struct BlkStore {
 }
 
 impl BlkStore {
-    /// A store for a device of `nr_pages` blocks, compressing with algorithm `algo`, writing
-    /// back to `backing`.
+    /// A store for a device of `nr_pages` blocks, compressing with algorithm `algo`,
+    /// recompressing with `secondary`, writing back to `backing`.
     pub(crate) fn new(
         engine: &'static Engine,
         nr_pages: u64,
         algo: u8,
+        secondary: [Option<u8>; NR_SECONDARY],
         backing: Option<BackingStore>,
     ) -> Result<Self> {
         let nr = usize::try_from(nr_pages.div_ceil(REGION_SLOTS as u64)).map_err(|_| E2BIG)?;
@@ -162,6 +169,7 @@ impl BlkStore {
             regions,
             nr_pages,
             algo,
+            secondary,
             stats: BlkStats::default(),
             backing,
         })
@@ -297,30 +305,51 @@ impl BlkStore {
         self.engine.release(&self.pools, entry);
     }
 
-    /// Sets `set` and clears `clear` in the flags of block `index`'s entry, if it still has
-    /// the state of `entry`; returns whether it did.
-    fn update_flags(&self, index: u64, entry: &Entry, set: u8, clear: u8) -> bool {
-        let Some((region, slot)) = self.region(index) else {
-            return false;
-        };
+    /// Replaces the entry of block `index` with what `update` makes of it, if it still has
+    /// the state of `entry` and `update` makes something: returns the entry replaced.
+    fn replace(
+        &self,
+        index: u64,
+        entry: &Entry,
+        update: impl FnOnce(Entry) -> Option<Entry>,
+    ) -> Option<Entry> {
+        let (region, slot) = self.region(index)?;
         let mut region = region.lock();
-        let mut updated = match region.get(slot) {
-            Some(record) if record.entry.state() == entry.state() => record.entry,
-            _ => return false,
+        let current = region
+            .get(slot)
+            .filter(|r| r.entry.state() == entry.state())?
+            .entry;
+        let updated = update(current)?;
+        // The slot holds a record, so its leaf exists and the insert cannot fail.
+        let record = Record {
+            entry: updated,
+            owner: (),
         };
-        updated.set_flags(set);
-        updated.clear_flags(clear);
-        // The slot holds a record, so its leaf exists and the insert cannot fail; it hands
-        // back the record it replaces, the same entry, which holds nothing of its own.
-        region
-            .insert(
-                slot,
-                Record {
-                    entry: updated,
-                    owner: (),
-                },
-            )
-            .is_ok()
+        region.insert(slot, record).ok().flatten().map(|r| r.entry)
+    }
+
+    /// Sets `set` and clears `clear` in the flags of block `index`'s entry, if it still has
+    /// the state of `entry`; returns whether it did. The entry replaced has the same state,
+    /// so it holds nothing of its own.
+    fn update_flags(&self, index: u64, entry: &Entry, set: u8, clear: u8) -> bool {
+        self.replace(index, entry, |mut current| {
+            current.set_flags(set);
+            current.clear_flags(clear);
+            Some(current)
+        })
+        .is_some()
+    }
+
+    /// Releases `old`, the entry of a block whose data moved elsewhere (to the backing device,
+    /// or to a smaller object): the block is still stored.
+    fn release_moved(&self, old: Entry) {
+        if is_raw(&old) {
+            dec(&self.stats.huge_pages);
+        }
+        self.stats
+            .compr_data_size
+            .fetch_sub(old.pool_len() as u64, Ordering::Relaxed);
+        self.engine.release(&self.pools, old);
     }
 
     /// The entry of block `index`, if it holds something.
@@ -513,44 +542,21 @@ impl BlkStore {
             slot,
             len: PAGE_SIZE as u16,
         };
-        let old = match (Entry::new(written), self.region(index)) {
-            (Ok(mut moved), Some((region, pos))) => {
-                let mut region = region.lock();
-                match region.get(pos) {
-                    Some(r)
-                        if r.entry.state() == entry.state()
-                            && r.entry.test_flags(flags::WRITEBACK) =>
-                    {
-                        moved.set_flags(r.entry.flags() & !flags::WRITEBACK);
-                        region
-                            .insert(
-                                pos,
-                                Record {
-                                    entry: moved,
-                                    owner: (),
-                                },
-                            )
-                            .ok()
-                            .flatten()
-                    }
-                    _ => None,
-                }
-            }
-            _ => None,
-        };
+        // Only a block still marked by this writeback moves; its other flags go along.
+        let old = Entry::new(written).ok().and_then(|mut moved| {
+            self.replace(index, entry, |current| {
+                current.test_flags(flags::WRITEBACK).then(|| {
+                    moved.set_flags(current.flags() & !flags::WRITEBACK);
+                    moved
+                })
+            })
+        });
         let Some(old) = old else {
             backing.free(slot);
             unmark();
             return Ok(false);
         };
-        // The block is still stored, now on the backing device.
-        if is_raw(&old.entry) {
-            dec(&self.stats.huge_pages);
-        }
-        self.stats
-            .compr_data_size
-            .fetch_sub(old.entry.pool_len() as u64, Ordering::Relaxed);
-        self.engine.release(&self.pools, old.entry);
+        self.release_moved(old);
         Ok(true)
     }
 }

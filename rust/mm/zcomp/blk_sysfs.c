@@ -61,6 +61,8 @@ BLK_ATTR(writeback, 0200);
 BLK_ATTR(writeback_limit, 0644);
 BLK_ATTR(writeback_limit_enable, 0644);
 BLK_ATTR(bd_stat, 0444);
+BLK_ATTR(recomp_algorithm, 0644);
+BLK_ATTR(recompress, 0200);
 
 static struct attribute *blk_attrs[] = {
 	&dev_attr_disksize.attr,
@@ -80,6 +82,8 @@ static struct attribute *blk_attrs[] = {
 	&dev_attr_writeback_limit.attr,
 	&dev_attr_writeback_limit_enable.attr,
 	&dev_attr_bd_stat.attr,
+	&dev_attr_recomp_algorithm.attr,
+	&dev_attr_recompress.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(blk);

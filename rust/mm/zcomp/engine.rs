@@ -228,6 +228,38 @@ impl Engine {
         })
     }
 
+    /// Compresses `page`, the data of an entry of `pools`, again with algorithm `algo`, and
+    /// stores the result if `accept` takes its length: returns the new entry, or `None` if the
+    /// result was refused or would be stored raw. Fails with `ENOMEM` if a pool cannot take
+    /// the object and with the compressor's error. The entry is not on the LRU. May sleep.
+    // The block frontend's `recompress` file calls it.
+    #[cfg_attr(not(CONFIG_ZCOMP_BLOCK), allow(dead_code))]
+    pub(crate) fn recompress(
+        &self,
+        pools: &Pools,
+        page: &[u8; PAGE_SIZE],
+        algo: u8,
+        accept: impl FnOnce(usize) -> bool,
+    ) -> Result<Option<Entry>> {
+        let p = cpu::current_cpu_hint() as usize % pools.len();
+        let stored = self.compressors.compress(algo, page, |data| {
+            if data.len() > MAX_SMALL_OBJECT || !accept(data.len()) {
+                return Ok(None);
+            }
+            self.store_object(pools, p, data, |handle| EntryState::Stored {
+                handle,
+                len: data.len() as u16,
+                pool: p as u8,
+                algo,
+            })
+            .map(Some)
+        });
+        match stored {
+            Err(e) if e == E2BIG => Ok(None),
+            other => other,
+        }
+    }
+
     /// Stores `data` in pool `p` of `pools` and returns the entry `state` makes of its
     /// handle. Fails with `ENOMEM` if the pool cannot take it and with `EINVAL` if the entry
     /// cannot encode the state (a compressor that returned nothing), freeing the object again.

@@ -53,3 +53,24 @@ fn counts_parse_as_kstrtoull_does() {
         assert_eq!(parse_u64(bad), None);
     }
 }
+
+#[test]
+fn key_values_split_as_next_arg_does() {
+    let words: Vec<_> = key_values(b"  type=idle\tmax_pages=10 algo=zstd\n").collect();
+    assert_eq!(
+        words,
+        [
+            Some((&b"type"[..], &b"idle"[..])),
+            Some((b"max_pages", b"10")),
+            Some((b"algo", b"zstd")),
+        ]
+    );
+    assert_eq!(key_values(b"\n").count(), 0);
+    assert_eq!(
+        key_values(b"a=b=c").collect::<Vec<_>>(),
+        [Some((&b"a"[..], &b"b=c"[..]))]
+    );
+    for bad in [&b"type"[..], b"type=", b"=idle", b"="] {
+        assert_eq!(key_values(bad).collect::<Vec<_>>(), [None], "{bad:?}");
+    }
+}

@@ -56,6 +56,20 @@ pub(super) fn slots_per_span<S: PageSource>(pool: &Pool<S>, len: usize) -> usize
 }
 
 #[test]
+fn size_class_is_where_the_pool_puts_objects() {
+    let pool = Pool::new(HostPageSource::new());
+    let mut prev = 0;
+    for len in 1..=PAGE_SIZE {
+        let c = size_class(len);
+        assert_eq!(c, class_of(&pool, len), "len {len}");
+        assert!(c >= prev, "classes grow with the length");
+        prev = c;
+    }
+    assert_eq!(size_class(MAX_SMALL_OBJECT), NR_SMALL_CLASSES - 1);
+    assert_eq!(size_class(MAX_SMALL_OBJECT + 1), NR_SMALL_CLASSES);
+}
+
+#[test]
 fn class_table_is_sane() {
     let mut prev_size = 0;
     for c in 0..NR_CLASSES {

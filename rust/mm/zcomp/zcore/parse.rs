@@ -60,3 +60,16 @@ pub fn parse_size(s: &[u8]) -> Option<u64> {
     };
     c_number(number)?.checked_mul(1u64 << shift)
 }
+
+/// The `key=value` words of a write such as `type=idle max_pages=100`, separated by white
+/// space as zram's `next_arg()` splits them; a word that is not a key, `=` and a value, both
+/// non-empty, comes out as `None`. zram ignores keys it does not know; callers refuse them.
+pub fn key_values(s: &[u8]) -> impl Iterator<Item = Option<(&[u8], &[u8])>> {
+    s.split(u8::is_ascii_whitespace)
+        .filter(|word| !word.is_empty())
+        .map(|word| {
+            let eq = word.iter().position(|&c| c == b'=')?;
+            let (key, value) = (&word[..eq], &word[eq + 1..]);
+            (!key.is_empty() && !value.is_empty()).then_some((key, value))
+        })
+}

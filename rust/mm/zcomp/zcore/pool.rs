@@ -51,8 +51,8 @@ mod table;
 mod verify;
 
 pub use class::{
-    CLASS_SPACING, MAX_SLOT_SIZE, MAX_SMALL_OBJECT, MAX_SPAN_PAGES, NR_CLASSES, NR_SMALL_CLASSES,
-    SLOT_HEADER,
+    size_class, CLASS_SPACING, MAX_SLOT_SIZE, MAX_SMALL_OBJECT, MAX_SPAN_PAGES, NR_CLASSES,
+    NR_SMALL_CLASSES, SLOT_HEADER,
 };
 pub use handle::{Handle, MAX_OBJECTS};
 pub use lists::NR_GROUPS;

@@ -122,6 +122,13 @@ pub const NR_SMALL_CLASSES: usize = {
     n
 };
 
+/// The class number of an object of `len` bytes, 1 to [`PAGE_SIZE`]. Classes are numbered
+/// by slot size, the huge class last: an object of a lower class takes less of the pool, which
+/// is what a caller deciding between two compressions of one page wants to know.
+pub fn size_class(len: usize) -> usize {
+    Class::of_len(len).index()
+}
+
 /// Number of classes, the huge class included.
 pub const NR_CLASSES: usize = NR_SMALL_CLASSES + 1;
 
