@@ -21,6 +21,14 @@
 //! one naming the backing slot only if the block still has the marked entry. A write in
 //! between makes a new, unmarked entry, so the block keeps the newer data and the slot is
 //! freed; a failed write leaves the block in the pools.
+//!
+//! A block written from a swap-cache folio, that is by swap on the device, is the compressed
+//! copy of a page of that folio's memory cgroup: what it takes of the pools is charged to the
+//! cgroup as kernel memory, as zswap charges its compressed pages, until the block is freed,
+//! overwritten, discarded or written back, and the cgroup's limit counts it. Other writes,
+//! a filesystem's or a direct writer's, are charged to nobody, as a disk's blocks are: a
+//! file's data on the device outlives the pages and the cgroup that wrote it. (Data that
+//! should count against a cgroup belongs in tmpfs, whose pages swap.)
 
 mod recompress;
 
@@ -37,6 +45,8 @@ use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
     bindings,
     block::bio::{Bio, Op, SECTOR_SIZE},
+    folio::Folio,
+    memcg::ObjCgroup,
     new_spinlock,
     prelude::*,
     sync::SpinLock,
@@ -51,12 +61,26 @@ pub(crate) static POOL_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// Pages the block devices' indexes hold.
 pub(crate) static INDEX_PAGES: AtomicUsize = AtomicUsize::new(0);
 
+/// The memory cgroup a block's pool memory is charged to, if any (see the module
+/// documentation).
+type Owner = Option<ObjCgroup>;
+
+/// The cgroup to charge for a block written from `folio`: its own, if it is a swap-cache
+/// folio.
+fn swap_owner(folio: &Folio) -> Owner {
+    if folio.in_swap_cache() {
+        ObjCgroup::of_folio(folio)
+    } else {
+        None
+    }
+}
+
 /// A region of a device's index. A type of its own rather than an alias keeps the names of
 /// the generic code instantiated for it short enough for kallsyms.
-pub(crate) struct BlkRegion(Region<KernelPages, ()>);
+pub(crate) struct BlkRegion(Region<KernelPages, Owner>);
 
 impl Deref for BlkRegion {
-    type Target = Region<KernelPages, ()>;
+    type Target = Region<KernelPages, Owner>;
 
     fn deref(&self) -> &Self::Target {
         &self.0
@@ -70,7 +94,7 @@ impl DerefMut for BlkRegion {
 }
 
 /// Blocks in a region.
-const REGION_SLOTS: usize = Region::<KernelPages, ()>::SLOTS;
+const REGION_SLOTS: usize = Region::<KernelPages, Owner>::SLOTS;
 
 /// A device's counters, with the names of zram's `mm_stat`, `io_stat` and `debug_stat`.
 #[derive(Default)]
@@ -229,7 +253,8 @@ impl BlkStore {
                     let index = seg.sector() / SECTORS_PER_PAGE;
                     let offset = (seg.sector() % SECTORS_PER_PAGE) as usize * SECTOR_SIZE as usize;
                     result = if write {
-                        seg.with_data(|data| self.write(index, offset, data, limit_pages))
+                        let owner = swap_owner(seg.folio());
+                        seg.with_data(|data| self.write(index, offset, data, limit_pages, owner))
                     } else {
                         seg.with_data_mut(|data| self.read(index, offset, data))
                     };
@@ -282,12 +307,22 @@ impl BlkStore {
         };
         let record = region.lock().remove(slot);
         if let Some(record) = record {
-            self.release(record.entry);
+            self.release(record);
         }
     }
 
-    /// Releases what `entry`, taken out of the index, holds.
-    fn release(&self, entry: Entry) {
+    /// Gives back what `record` holds in the pools and its cgroup's charge, as if it had never
+    /// been stored.
+    fn unstore(&self, record: Record<Owner>) {
+        if let Some(objcg) = &record.owner {
+            objcg.uncharge(record.entry.pool_len());
+        }
+        self.engine.release(&self.pools, record.entry);
+    }
+
+    /// Releases what `record`, taken out of the index, holds.
+    fn release(&self, record: Record<Owner>) {
+        let entry = record.entry;
         let s = &self.stats;
         dec(&s.pages_stored);
         if is_same_filled(&entry) {
@@ -302,11 +337,13 @@ impl BlkStore {
         {
             backing.free(slot);
         }
-        self.engine.release(&self.pools, entry);
+        self.unstore(record);
     }
 
     /// Replaces the entry of block `index` with what `update` makes of it, if it still has
-    /// the state of `entry` and `update` makes something: returns the entry replaced.
+    /// the state of `entry` and `update` makes something: returns the entry replaced. The
+    /// block's charge follows what the new entry takes of the pools, which is never more: the
+    /// difference is uncharged, and a block that takes nothing forgets its cgroup.
     fn replace(
         &self,
         index: u64,
@@ -315,17 +352,23 @@ impl BlkStore {
     ) -> Option<Entry> {
         let (region, slot) = self.region(index)?;
         let mut region = region.lock();
-        let current = region
-            .get(slot)
-            .filter(|r| r.entry.state() == entry.state())?
-            .entry;
-        let updated = update(current)?;
-        // The slot holds a record, so its leaf exists and the insert cannot fail.
-        let record = Record {
-            entry: updated,
-            owner: (),
-        };
-        region.insert(slot, record).ok().flatten().map(|r| r.entry)
+        let (old, forgotten) = region.modify(slot, |record| {
+            if record.entry.state() != entry.state() {
+                return None;
+            }
+            let new = update(record.entry)?;
+            let old = core::mem::replace(&mut record.entry, new);
+            let (was, now) = (old.pool_len(), new.pool_len());
+            debug_assert!(now <= was);
+            if let Some(objcg) = record.owner.as_ref().filter(|_| now < was) {
+                objcg.uncharge(was - now);
+            }
+            Some((old, if now == 0 { record.owner.take() } else { None }))
+        })??;
+        // The cgroup's reference goes outside the lock.
+        drop(region);
+        drop(forgotten);
+        Some(old)
     }
 
     /// Sets `set` and clears `clear` in the flags of block `index`'s entry, if it still has
@@ -395,10 +438,17 @@ impl BlkStore {
         Ok(())
     }
 
-    /// Writes `data` at `offset` of block `index`.
-    fn write(&self, index: u64, offset: usize, data: &[u8], limit_pages: usize) -> Result {
+    /// Writes `data` at `offset` of block `index`, charging `owner`.
+    fn write(
+        &self,
+        index: u64,
+        offset: usize,
+        data: &[u8],
+        limit_pages: usize,
+        owner: Owner,
+    ) -> Result {
         if let Ok(page) = <&[u8; PAGE_SIZE]>::try_from(data) {
-            return self.store(index, page, limit_pages);
+            return self.store(index, page, limit_pages, owner);
         }
         // Part of a block: read, modify, write.
         let mut bounce = bounce_page()?;
@@ -407,12 +457,18 @@ impl BlkStore {
         page.get_mut(offset..offset + data.len())
             .ok_or(EINVAL)?
             .copy_from_slice(data);
-        self.store(index, page, limit_pages)
+        self.store(index, page, limit_pages, owner)
     }
 
-    /// Stores `page` as the data of block `index`, unless that takes the pools past
-    /// `limit_pages`.
-    fn store(&self, index: u64, page: &[u8; PAGE_SIZE], limit_pages: usize) -> Result {
+    /// Stores `page` as the data of block `index`, charged to `owner`, unless that takes the
+    /// pools past `limit_pages` or the cgroup past its limit.
+    fn store(
+        &self,
+        index: u64,
+        page: &[u8; PAGE_SIZE],
+        limit_pages: usize,
+        owner: Owner,
+    ) -> Result {
         if index >= self.nr_pages {
             return Err(EINVAL);
         }
@@ -431,7 +487,16 @@ impl BlkStore {
             return Err(ENOMEM);
         }
         s.max_used_pages.fetch_max(used as u64, Ordering::Relaxed);
-        let inserted = region.lock().insert(slot, Record { entry, owner: () });
+        // Only what takes pool memory is charged. Swap-out runs in reclaim, where the charge
+        // is forced past the cgroup's limit as reclaim's own allocations are.
+        let owner = owner.filter(|_| entry.pool_len() > 0);
+        if let Some(objcg) = &owner {
+            if objcg.charge(entry.pool_len(), GFP_NOIO).is_err() {
+                self.engine.release(&self.pools, entry);
+                return Err(ENOMEM);
+            }
+        }
+        let inserted = region.lock().insert(slot, Record { entry, owner });
         match inserted {
             Ok(old) => {
                 inc(&s.pages_stored);
@@ -444,12 +509,12 @@ impl BlkStore {
                 s.compr_data_size
                     .fetch_add(entry.pool_len() as u64, Ordering::Relaxed);
                 if let Some(old) = old {
-                    self.release(old.entry);
+                    self.release(old);
                 }
                 Ok(())
             }
             Err((_, record)) => {
-                self.engine.release(&self.pools, record.entry);
+                self.unstore(record);
                 Err(ENOMEM)
             }
         }
@@ -467,14 +532,11 @@ impl BlkStore {
             };
             let mut region = region.lock();
             for slot in 0..REGION_SLOTS {
-                let Some(mut entry) = region.get(slot).map(|r| r.entry) else {
-                    continue;
-                };
-                if entry.in_pool() && !entry.test_flags(flags::IDLE) {
-                    entry.set_flags(flags::IDLE);
-                    // As in `update_flags`: the slot's leaf exists.
-                    let _ = region.insert(slot, Record { entry, owner: () });
-                }
+                region.modify(slot, |record| {
+                    if record.entry.in_pool() {
+                        record.entry.set_flags(flags::IDLE);
+                    }
+                });
             }
         }
     }
@@ -574,7 +636,7 @@ impl Drop for BlkStore {
             let mut region = region.lock();
             for slot in 0..REGION_SLOTS {
                 if let Some(record) = region.remove(slot) {
-                    self.engine.release(&self.pools, record.entry);
+                    self.unstore(record);
                 }
             }
         }

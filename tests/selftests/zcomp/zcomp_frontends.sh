@@ -3,8 +3,10 @@
 #
 # zcomp's two frontends in one kernel. First, swap on a zcomp block device,
 # with zswap's interface off: swap_integrity's pages, pushed out of a
-# memory cgroup limited to a third of them, come back intact, and after
-# swapoff the device holds no more than mkswap wrote. Then both frontends
+# memory cgroup limited to two thirds of them, come back intact, and after
+# swapoff the device holds no more than mkswap wrote. The compressed copies
+# of the swapped-out pages are charged to the cgroup as kernel memory while
+# they are stored, and uncharged when their slots are freed. Then both frontends
 # at once: zswap's interface in front of the disk while a filesystem on a
 # zcomp device is filled with real files; both are verified, and zcomp's
 # debugfs shows each frontend's share of the pools, the shares adding up
@@ -24,6 +26,10 @@ CTL=/sys/class/zram-control
 ZCOMP_DEBUGFS=/sys/kernel/debug/zcomp
 PROCS=3 MIB=16 ROUNDS=2		# small, as the guest may run under TCG
 LIMIT_MIB=$((PROCS * MIB / 3))	# memory.max for the runs
+# memory.max for swap on the device: the compressed copies count against
+# it, so it leaves room for them beside the pages in memory.
+DEVICE_LIMIT_MIB=$((PROCS * MIB * 2 / 3))
+READY_TIMEOUT=300		# seconds for swap_integrity -w to fill its memory
 PAGE_SIZE=$(getconf PAGESIZE)
 
 ktap_print_header
@@ -42,9 +48,11 @@ MEMORY_WAS_ENABLED=0
 grep -qsw memory "$CGROUP_ROOT/cgroup.subtree_control" && MEMORY_WAS_ENABLED=1
 ID=
 SAMPLER=
+WPID=
 
 cleanup() {
 	[ -n "$SAMPLER" ] && kill "$SAMPLER" 2>/dev/null
+	[ -n "$WPID" ] && kill -KILL "$WPID" 2>/dev/null
 	[ -n "$SWAP_LIB_RUNPID" ] && kill -KILL "$SWAP_LIB_RUNPID" 2>/dev/null
 	swap_lib_kill_cgroup "$CG"
 	umount "$MNT" 2>/dev/null
@@ -99,12 +107,17 @@ sample_shares() {
 	done
 }
 
+# memstat KEY: KEY of the cgroup's memory.stat.
+memstat() {
+	awk -v k="$1" '$1 == k { print $2 }' "$CG/memory.stat"
+}
+
 # max_share OUT FIELD: the largest share in column FIELD of OUT.
 max_share() {
 	awk -v f="$2" '$f > m { m = $f } END { print m + 0 }' "$1"
 }
 
-ktap_set_plan 6
+ktap_set_plan 7
 
 swapoff -a 2>/dev/null
 echo +memory >"$CGROUP_ROOT/cgroup.subtree_control" 2>/dev/null
@@ -124,6 +137,7 @@ echo 128M >"$SYS/disksize" || ktap_exit_fail_msg "cannot size $ZDEV"
 mkswap "$ZDEV" >/dev/null 2>&1 || ktap_exit_fail_msg "mkswap $ZDEV failed"
 header=$(mm_stat 1)
 swapon "$ZDEV" || ktap_exit_fail_msg "swapon $ZDEV failed"
+echo $((DEVICE_LIMIT_MIB << 20)) >"$CG/memory.max"
 pswpin_before=$(vmstat pswpin)
 swap_lib_run "$CG" "$TMP/run1" -p "$PROCS" -m "$MIB" -r "$ROUNDS"
 rc=$?
@@ -135,8 +149,34 @@ through_device() {
 	swap_lib_intact "$rc" "$TMP/run1" && [ "$pswpin" -gt 0 ] && [ "$used_max" -gt 0 ]
 }
 ktap_test_result \
-	"swap on a zcomp device: $PROCS x $MIB MiB under a $LIMIT_MIB MiB limit come back intact" \
+	"swap on a zcomp device: $PROCS x $MIB MiB under $DEVICE_LIMIT_MIB MiB come back intact" \
 	through_device
+
+# The compressed copies are charged to the cgroup while stored. memory.stat
+# is flushed lazily, to within a few hundred KiB: allow 1 MiB.
+kernel_before=$(memstat kernel)
+(echo "$BASHPID" >"$CG/cgroup.procs" && exec "$PROG" -w -p "$PROCS" -m "$MIB") \
+	>"$TMP/run1w" 2>&1 &
+WPID=$!
+if swap_lib_wait_ready "$TMP/run1w" "$WPID" "$READY_TIMEOUT"; then
+	compr=$(mm_stat 2)
+	charged=$(($(memstat kernel) - kernel_before))
+	kill -USR1 "$WPID"
+fi
+wait "$WPID"
+rc=$?
+WPID=
+swap_lib_diag "$TMP/run1w"
+left=$(($(memstat kernel) - kernel_before))
+ktap_print_msg "stored: compr_data_size ${compr:-?}, the cgroup's kernel memory +${charged:-?};" \
+	"after exit +$left"
+charged() {
+	swap_lib_intact "$rc" "$TMP/run1w" && [ "$compr" -gt $((1 << 20)) ] &&
+		[ $((charged + (1 << 20))) -ge "$compr" ] &&
+		[ "$left" -le $((compr / 4 + (1 << 20))) ]
+}
+ktap_test_result "swap on a zcomp device is charged to the cgroup while stored" charged
+echo $((LIMIT_MIB << 20)) >"$CG/memory.max"
 swapoff "$ZDEV"
 left=$(mm_stat 1)
 ktap_print_msg "after swapoff: $left bytes stored, $header after mkswap"

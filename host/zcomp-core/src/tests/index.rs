@@ -91,21 +91,34 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// Random inserts and removes agree with a map, and the region holds exactly the leaf
-    /// pages that have a record in them.
+    /// Random inserts, removes and modifications (some emptying the record) agree with a
+    /// map, and the region holds exactly the leaf pages that have a record in them.
     #[test]
-    fn agrees_with_a_map(ops in proptest::collection::vec((any::<bool>(), 0usize..2000, any::<u64>()), 1..200)) {
+    fn agrees_with_a_map(ops in proptest::collection::vec((0u8..4, 0usize..2000, any::<u64>()), 1..200)) {
         let mut src = HostPageSource::new();
         let mut region = TestRegion::new(&mut src);
         let mut model = BTreeMap::new();
-        for (insert, slot, v) in ops {
-            if insert {
-                let old = region.insert(slot, record(v, v)).unwrap().map(|r| r.owner);
-                prop_assert_eq!(old, model.insert(slot, v));
-            } else {
-                prop_assert_eq!(region.remove(slot).map(|r| r.owner), model.remove(&slot));
+        for (op, slot, v) in ops {
+            match op {
+                0 => {
+                    let old = region.insert(slot, record(v, v)).unwrap().map(|r| r.owner);
+                    prop_assert_eq!(old, model.insert(slot, v));
+                }
+                1 => prop_assert_eq!(region.remove(slot).map(|r| r.owner), model.remove(&slot)),
+                2 => {
+                    let old = region.modify(slot, |r| core::mem::replace(&mut r.owner, v));
+                    prop_assert_eq!(old, model.get_mut(&slot).map(|m| core::mem::replace(m, v)));
+                }
+                _ => {
+                    let old = region.modify(slot, |r| {
+                        r.entry = Entry::EMPTY;
+                        r.owner
+                    });
+                    prop_assert_eq!(old, model.remove(&slot));
+                    prop_assert!(region.get(slot).is_none());
+                }
             }
-            let leaves: std::collections::BTreeSet<usize> =
+        let leaves: std::collections::BTreeSet<usize> =
                 model.keys().map(|s| s / TestRegion::LEAF_SLOTS).collect();
             prop_assert_eq!(region.leaf_pages(), leaves.len());
         }

@@ -117,6 +117,23 @@ impl<S: PageSource, O: Default> Region<S, O> {
         }
     }
 
+    /// Calls `f` with the record of `slot`, if it is not empty, and returns what it returns.
+    /// `f` may change the record; if it empties it, the slot is emptied as by
+    /// [`Region::remove`] (and what the record held is dropped).
+    pub fn modify<R>(&mut self, slot: usize, f: impl FnOnce(&mut Record<O>) -> R) -> Option<R> {
+        let (leaf, pos) = Self::split(slot).ok()?;
+        let record = &mut self.leaves[leaf].as_mut()?.entries_mut()[pos];
+        if record.entry.is_empty() {
+            return None;
+        }
+        let r = f(record);
+        if record.entry.is_empty() {
+            drop(core::mem::take(record));
+            self.emptied(leaf);
+        }
+        Some(r)
+    }
+
     /// Takes the record of `slot` out, leaving the slot empty, and gives the leaf page back
     /// if that was its last record.
     pub fn remove(&mut self, slot: usize) -> Option<Record<O>> {
@@ -127,6 +144,13 @@ impl<S: PageSource, O: Default> Region<S, O> {
             return None;
         }
         let old = core::mem::take(record);
+        self.emptied(leaf);
+        Some(old)
+    }
+
+    /// Counts a record of `leaf` that was just emptied, and gives the leaf page back if that
+    /// was its last.
+    fn emptied(&mut self, leaf: usize) {
         // INVARIANT: one record fewer is non-empty; a leaf with none left goes back to `src`.
         self.live[leaf] -= 1;
         if self.live[leaf] == 0 {
@@ -135,7 +159,6 @@ impl<S: PageSource, O: Default> Region<S, O> {
                 unsafe { self.src.free_page(records.into_page()) };
             }
         }
-        Some(old)
     }
 
     /// Number of leaf pages held.
