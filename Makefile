@@ -8,6 +8,7 @@
 #   make check-series        build (CLIPPY=1) and boot every commit of the series
 #   make bench-pool          allocator density and speed on real memory (CORPUS=dir)
 #   make bench-swap          stock zswap against zcomp in guests (PAIRS=n boots each)
+#   make bench-blk           stock zram against zcomp's block frontend in guests (PAIRS=n)
 #   make bench-compress      the compressors through the crypto API against lib/, in a guest
 #   make kernel              just build (KERNEL=zcomp|stock)
 #   make refresh-patches     write kernel-file edits committed in linux/ back into patches/
@@ -17,8 +18,8 @@ SCRIPT ?=
 CORPUS ?=
 PAIRS ?= 3
 
-.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool bench-swap bench-compress \
-	refresh-patches clean
+.PHONY: all setup tree kernel run test host-test guest-run series check-series bench-pool bench-swap bench-blk \
+	bench-compress refresh-patches clean
 all: test
 
 setup:
@@ -55,6 +56,9 @@ bench-pool:
 
 bench-swap: setup tree
 	@PAIRS="$(PAIRS)" bash scripts/bench-swap.sh
+
+bench-blk: setup tree
+	@PAIRS="$(PAIRS)" bash scripts/bench-blk.sh
 
 bench-compress: setup tree
 	@bash scripts/bench-compress.sh

@@ -7,7 +7,8 @@ then reads every page PASSES times in a scattered order, and checks that the
 memory still holds what was written. Run in a memory cgroup limited below
 SIZE, the pages go out to compressed swap as they are written and come back
 as they are read. Prints one line of key=value pairs: the time to fill and
-to read, and zswap's statistics when every page had been written.
+to read, and the statistics of zswap (its debugfs directory) or of a zram
+device (its sysfs directory) when every page had been written.
 """
 
 import os
@@ -60,7 +61,7 @@ def child(corpus, size, passes, ready_w, go_r):
 
 
 def main():
-    corpus, mib, procs, passes, debugfs, cgroup = sys.argv[1:7]
+    corpus, mib, procs, passes, stats_dir, cgroup = sys.argv[1:7]
     size, procs, passes = int(mib) << 20, int(procs), int(passes)
     per = size // procs // PAGE * PAGE
     ready_r, ready_w = os.pipe()
@@ -85,7 +86,7 @@ def main():
                     pass
             sys.exit("hog: a process died while filling its memory")
     t1 = time.monotonic()
-    stats = peak(debugfs, cgroup)
+    stats = peak(stats_dir, cgroup)
     os.write(go_w, b"g" * procs)
     failed = 0
     for pid in pids:

@@ -16,11 +16,18 @@ def _read(path, key=None):
     return -1
 
 
-def peak(debugfs, cgroup):
-    """zswap's stored pages and pool size, and the compressed bytes charged to the
-    cgroup; -1 for what cannot be read."""
+def peak(stats, cgroup):
+    """The pages stored, their compressed bytes and the pool's size: from a zram device's
+    mm_stat if STATS is its sysfs directory, else from zswap's debugfs directory STATS and
+    the compressed bytes charged to the cgroup; -1 for what cannot be read."""
+    try:
+        with open(f"{stats}/mm_stat") as f:
+            orig, compr, used = (int(v) for v in f.read().split()[:3])
+        return {"stored_pages": orig // 4096, "pool_bytes": used, "compressed_bytes": compr}
+    except OSError:
+        pass
     return {
-        "stored_pages": _read(f"{debugfs}/stored_pages"),
-        "pool_bytes": _read(f"{debugfs}/pool_total_size"),
+        "stored_pages": _read(f"{stats}/stored_pages"),
+        "pool_bytes": _read(f"{stats}/pool_total_size"),
         "compressed_bytes": _read(f"{cgroup}/memory.stat", "zswap"),
     }

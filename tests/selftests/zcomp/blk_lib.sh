@@ -24,3 +24,17 @@ blk_lib_refuse() {
 	fi
 	return "$rc"
 }
+
+# The helpers below work on the device whose sysfs directory is $SYS and
+# whose node is $ZDEV, as the caller sets them.
+
+# blk_lib_field FILE N: field N of the device's attribute FILE.
+blk_lib_field() {
+	awk -v n="$2" '{ print $n }' "$SYS/$1"
+}
+
+# blk_lib_sum MIB: the checksum of the device's first MIB MiB, read past the
+# page cache.
+blk_lib_sum() {
+	dd if="$ZDEV" bs=1M count="$1" iflag=direct status=none | sha256sum | cut -d' ' -f1
+}

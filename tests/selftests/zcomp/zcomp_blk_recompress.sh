@@ -45,16 +45,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit "$KSFT_FAIL"' HUP INT PIPE TERM
 
-# field FILE N: field N of attribute FILE.
-field() {
-	awk -v n="$2" '{ print $n }' "$SYS/$1"
-}
-
-# sum MIB: the checksum of the device's first MIB MiB, read past the page cache.
-sum() {
-	dd if="$ZDEV" bs=1M count="$1" iflag=direct status=none | sha256sum | cut -d' ' -f1
-}
-
 ok=1
 # refuse ATTR VALUE...: every write fails and the attribute reads the same.
 refuse() {
@@ -100,20 +90,20 @@ refuse recomp_algorithm "algo=zstd priority=3"
 ktap_test_result "recompress refuses malformed writes and an uninitialised device" [ $ok = 1 ]
 
 # 3. Idle recompression: only blocks marked idle, max_pages at a time; data intact.
-c0=$(field mm_stat 2)
+c0=$(blk_lib_field mm_stat 2)
 echo type=idle >"$SYS/recompress" || ok=0
-c1=$(field mm_stat 2)
+c1=$(blk_lib_field mm_stat 2)
 echo all >"$SYS/idle" && echo "type=idle max_pages=64" >"$SYS/recompress" || ok=0
-c2=$(field mm_stat 2)
+c2=$(blk_lib_field mm_stat 2)
 echo type=idle >"$SYS/recompress" || ok=0
-c3=$(field mm_stat 2)
+c3=$(blk_lib_field mm_stat 2)
 echo type=idle >"$SYS/recompress" || ok=0
-c4=$(field mm_stat 2)
+c4=$(blk_lib_field mm_stat 2)
 ktap_print_msg "compr_data_size: $c0, no idle blocks $c1, 64 blocks $c2, all idle $c3," \
 	"again $c4; mm_stat $(cat "$SYS/mm_stat")"
 shrunk() {
 	[ "$ok" = 1 ] && [ "$c1" = "$c0" ] && [ "$c2" -lt "$c1" ] && [ "$c3" -lt "$c2" ] &&
-		[ "$c4" = "$c3" ] && [ "$(sum $MIB)" = "$want" ]
+		[ "$c4" = "$c3" ] && [ "$(blk_lib_sum $MIB)" = "$want" ]
 }
 ktap_test_result "recompress type=idle shrinks idle blocks, max_pages at a time; all read back" \
 	shrunk
@@ -125,37 +115,38 @@ dd if="$TMP/random" of="$ZDEV" bs=1M seek=$MIB oflag=direct status=none || ok=0
 cat "$TMP/data" "$TMP/random" | sha256sum | cut -d' ' -f1 >"$TMP/want"
 # First the blocks the idle run marked, so that only the random ones are left.
 echo incompressible >"$SYS/writeback" || ok=0
-w0=$(field bd_stat 1)
-huge=$(field mm_stat 8)
+w0=$(blk_lib_field bd_stat 1)
+huge=$(blk_lib_field mm_stat 8)
 echo type=huge >"$SYS/recompress" || ok=0
-huge2=$(field mm_stat 8)
+huge2=$(blk_lib_field mm_stat 8)
 echo incompressible >"$SYS/writeback" || ok=0
-w1=$(field bd_stat 1)
+w1=$(blk_lib_field bd_stat 1)
 ktap_print_msg "huge_pages $huge, after recompress $huge2, after writeback" \
-	"$(field mm_stat 8); backing slots: $w0, then $w1"
+	"$(blk_lib_field mm_stat 8); backing slots: $w0, then $w1"
 marked() {
 	[ "$ok" = 1 ] && [ "$huge" -ge 256 ] && [ "$huge2" = "$huge" ] &&
-		[ $((w1 - w0)) = "$huge" ] && [ "$(field mm_stat 8)" = 0 ]
+		[ $((w1 - w0)) = "$huge" ] && [ "$(blk_lib_field mm_stat 8)" = 0 ]
 }
 ktap_test_result "blocks no algorithm shrinks are marked; writeback incompressible takes them" \
 	marked
 
 # 5. Everything reads back, from the pools and from the backing device.
 intact() {
-	[ "$(sum $((MIB + 1)))" = "$(cat "$TMP/want")" ]
+	[ "$(blk_lib_sum $((MIB + 1)))" = "$(cat "$TMP/want")" ]
 }
 ktap_test_result "every block reads back as written" intact
 
 # 6. algo= and priority= pick one secondary algorithm; lzo does not beat zstd.
 ok=1
-c0=$(field mm_stat 2)
+c0=$(blk_lib_field mm_stat 2)
 echo all >"$SYS/idle"
 echo "type=idle algo=lzo" >"$SYS/recompress" || ok=0
 echo "priority=2" >"$SYS/recompress" || ok=0
-c1=$(field mm_stat 2)
+c1=$(blk_lib_field mm_stat 2)
 ktap_print_msg "compr_data_size $c0, after lzo $c1"
 picked() {
-	[ "$ok" = 1 ] && [ "$c1" -le "$c0" ] && [ "$(sum $((MIB + 1)))" = "$(cat "$TMP/want")" ]
+	[ "$ok" = 1 ] && [ "$c1" -le "$c0" ] &&
+		[ "$(blk_lib_sum $((MIB + 1)))" = "$(cat "$TMP/want")" ]
 }
 ktap_test_result "recompress algo= and priority= run one algorithm; data intact" picked
 

@@ -51,16 +51,6 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit "$KSFT_FAIL"' HUP INT PIPE TERM
 
-# field FILE N: field N of attribute FILE.
-field() {
-	awk -v n="$2" '{ print $n }' "$SYS/$1"
-}
-
-# sum: the checksum of the device's first MIB MiB, read past the page cache.
-sum() {
-	dd if="$ZDEV" bs=1M count="$MIB" iflag=direct status=none | sha256sum | cut -d' ' -f1
-}
-
 ok=1
 # refuse ATTR VALUE...: every write fails and the attribute reads the same.
 refuse() {
@@ -104,40 +94,40 @@ refuse idle 5 nonesuch $'\n'
 ktap_test_result "backing_dev is held exclusively; bad writebacks are refused" [ $ok = 1 ]
 
 # 3. Huge writeback: every raw block moves, and reads back.
-huge=$(field mm_stat 8)
+huge=$(blk_lib_field mm_stat 8)
 echo huge >"$SYS/writeback"
 rc=$?
-ktap_print_msg "huge_pages $huge -> $(field mm_stat 8); bd_stat $(cat "$SYS/bd_stat")"
+ktap_print_msg "huge_pages $huge -> $(blk_lib_field mm_stat 8); bd_stat $(cat "$SYS/bd_stat")"
 huge_moved() {
-	[ "$rc" = 0 ] && [ "$huge" -gt 0 ] && [ "$(field mm_stat 8)" = 0 ] &&
-		[ "$(field bd_stat 1)" = "$huge" ] && [ "$(sum)" = "$want" ]
+	[ "$rc" = 0 ] && [ "$huge" -gt 0 ] && [ "$(blk_lib_field mm_stat 8)" = 0 ] &&
+		[ "$(blk_lib_field bd_stat 1)" = "$huge" ] && [ "$(blk_lib_sum "$MIB")" = "$want" ]
 }
 ktap_test_result "writeback huge moves the $huge raw blocks, which read back intact" huge_moved
 
 # 4. Idle writeback: every block in the pools moves; reads come from the backing device.
-stored=$(($(field mm_stat 1) / PAGE_SIZE))
-same=$(field mm_stat 6)
+stored=$(($(blk_lib_field mm_stat 1) / PAGE_SIZE))
+same=$(blk_lib_field mm_stat 6)
 echo all >"$SYS/idle" && echo idle >"$SYS/writeback"
 rc=$?
-reads=$(field bd_stat 2)
-got=$(sum)
-reads=$(($(field bd_stat 2) - reads))
+reads=$(blk_lib_field bd_stat 2)
+got=$(blk_lib_sum "$MIB")
+reads=$(($(blk_lib_field bd_stat 2) - reads))
 ktap_print_msg "$stored blocks, $same same-filled; mm_stat $(cat "$SYS/mm_stat");" \
 	"bd_stat $(cat "$SYS/bd_stat")"
 idle_moved() {
-	[ "$rc" = 0 ] && [ "$(field bd_stat 1)" = $((stored - same)) ] &&
-		[ "$(field mm_stat 2)" = 0 ] && [ "$got" = "$want" ] &&
+	[ "$rc" = 0 ] && [ "$(blk_lib_field bd_stat 1)" = $((stored - same)) ] &&
+		[ "$(blk_lib_field mm_stat 2)" = 0 ] && [ "$got" = "$want" ] &&
 		[ "$reads" = $((stored - same)) ]
 }
 ktap_test_result "idle writeback moves every block in the pools; all read back from it intact" \
 	idle_moved
 
 # 5. Overwriting and discarding written-back blocks frees their slots.
-before=$(field bd_stat 1)
+before=$(blk_lib_field bd_stat 1)
 head -c $((1 << 20)) /dev/urandom >"$TMP/new"
 dd if="$TMP/new" of="$ZDEV" bs=1M oflag=direct conv=notrunc status=none
 blkdiscard -o $((1 << 20)) -l $((1 << 20)) "$ZDEV"
-after=$(field bd_stat 1)
+after=$(blk_lib_field bd_stat 1)
 {
 	cat "$TMP/new"
 	head -c $((1 << 20)) /dev/zero
@@ -145,19 +135,19 @@ after=$(field bd_stat 1)
 } | sha256sum | cut -d' ' -f1 >"$TMP/want2"
 ktap_print_msg "slots in use: $before, after 1 MiB overwritten and 1 MiB discarded $after"
 freed() {
-	[ "$after" = $((before - 512)) ] && [ "$(sum)" = "$(cat "$TMP/want2")" ]
+	[ "$after" = $((before - 512)) ] && [ "$(blk_lib_sum "$MIB")" = "$(cat "$TMP/want2")" ]
 }
 ktap_test_result "overwritten and discarded blocks free their backing slots" freed
 
 # 6. page_index=N moves one block; writeback_limit stops writeback when spent.
-writes=$(field bd_stat 3)
+writes=$(blk_lib_field bd_stat 3)
 echo page_index=0 >"$SYS/writeback"
-one=$(($(field bd_stat 3) - writes))
+one=$(($(blk_lib_field bd_stat 3) - writes))
 echo 1 >"$SYS/writeback_limit_enable" && echo 3 >"$SYS/writeback_limit"
 head -c $((1 << 20)) /dev/urandom | dd of="$ZDEV" bs=1M iflag=fullblock oflag=direct status=none
 echo huge 2>/dev/null >"$SYS/writeback"
 rc=$?
-limited=$(($(field bd_stat 3) - writes - one))
+limited=$(($(blk_lib_field bd_stat 3) - writes - one))
 left=$(cat "$SYS/writeback_limit")
 echo 0 >"$SYS/writeback_limit_enable"
 ktap_print_msg "page_index=0 wrote $one; with writeback_limit 3: wrote $limited, limit left $left"
@@ -167,9 +157,9 @@ limit_ok() {
 ktap_test_result "page_index writes one block; writeback_limit stops writeback, with EIO" limit_ok
 
 # 7. A backing device whose writes fail: the blocks stay in the pools.
-want3=$(sum)
-failed_before=$(field io_stat 2)
-slots_before=$(field bd_stat 1)
+want3=$(blk_lib_sum "$MIB")
+failed_before=$(blk_lib_field io_stat 2)
+slots_before=$(blk_lib_field bd_stat 1)
 echo 0 >"$FAIL_IO/verbose"
 echo N >"$FAIL_IO/task-filter"
 echo 1 >"$FAIL_IO/interval"
@@ -182,12 +172,13 @@ echo huge 2>/dev/null >"$SYS/writeback"
 rc=$?
 echo 0 >"$FAIL_IO/probability"
 echo 0 >"$DISK_FAIL"
-failed=$(($(field io_stat 2) - failed_before))
+failed=$(($(blk_lib_field io_stat 2) - failed_before))
 ktap_print_msg "writes failing: writeback status $rc, io_stat failed_writes +$failed," \
-	"slots $slots_before -> $(field bd_stat 1)"
+	"slots $slots_before -> $(blk_lib_field bd_stat 1)"
 nothing_lost() {
-	[ "$rc" != 0 ] && [ "$failed" -gt 0 ] && [ "$(field bd_stat 1)" = "$slots_before" ] &&
-		[ "$(sum)" = "$want3" ]
+	[ "$rc" != 0 ] && [ "$failed" -gt 0 ] &&
+		[ "$(blk_lib_field bd_stat 1)" = "$slots_before" ] &&
+		[ "$(blk_lib_sum "$MIB")" = "$want3" ]
 }
 ktap_test_result "with the backing device failing writes, writeback loses nothing" nothing_lost
 
