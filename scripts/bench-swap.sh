@@ -9,32 +9,14 @@
 # and ends with one line of key=value pairs.
 set -euo pipefail
 . "$(dirname "$0")/env.sh"
+. "$(dirname "$0")/bench-pairs.sh"
 PAIRS=${PAIRS:-3}
 out=$ZCOMP_ROOT/out/bench-swap
 corpus=$ZCOMP_ROOT/out/corpus/anon
 
 mkdir -p "$out"
 bash "$ZCOMP_ROOT/scripts/bench-corpus.sh" >&2
-for k in bench-stock bench-zcomp; do
-	echo "bench-swap: building $k" >&2
-	bash "$ZCOMP_ROOT/scripts/build-kernel.sh" "$k" >"$out/build-$k.log" 2>&1 || {
-		tail -20 "$out/build-$k.log" >&2
-		echo "bench-swap: building $k failed" >&2
-		exit 1
-	}
-done
-: >"$out/results.txt"
-for pair in $(seq "$PAIRS"); do
-	for k in bench-stock bench-zcomp; do
-		echo "bench-swap: pair $pair of $PAIRS, $k" >&2
-		GUEST_MEMORY=512M bash "$ZCOMP_ROOT/qemu/guest-run.sh" -k "$k" -t 1800 \
-			"$ZCOMP_ROOT/bench/swap/guest.sh" "$corpus" >"$out/boot-$pair-$k.log" 2>&1 || {
-			tail -20 "$out/boot-$pair-$k.log" >&2
-			echo "bench-swap: the $k guest failed (pair $pair)" >&2
-			exit 1
-		}
-		grep '^bench: kernel=' "$out/boot-$pair-$k.log" | tee -a "$out/results.txt" >&2
-	done
-done
+bench_build bench-swap "$out"
+bench_pairs bench-swap "$out" "$PAIRS" 512M "$ZCOMP_ROOT/bench/swap/guest.sh" "$corpus"
 python3 "$ZCOMP_ROOT/bench/swap/report.py" "$out/results.txt" "$out/bench-swap.svg" |
 	tee "$out/report.txt"

@@ -9,7 +9,7 @@
 //! and changes nothing.
 
 use crate::blk::backing::WritebackMode;
-use crate::blk::{BlkDev, BlkOps, ALGORITHMS};
+use crate::blk::{BlkDev, BlkOps, Config, ALGORITHMS};
 use crate::blk_io::{Recompression, NR_SECONDARY};
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::parse::{key_values, parse_size, parse_u64, trim_newline};
@@ -67,6 +67,18 @@ fn algorithm_named(name: &[u8]) -> Result<&'static CStr> {
         .into_iter()
         .find(|a| a.as_bytes() == name && Compressor::exists(a))
         .ok_or(EINVAL)
+}
+
+/// Makes `set`'s change to the algorithms of `dev`'s next initialisation: `EBUSY` once the
+/// device is initialised, as zram.
+fn set_algorithm(dev: &BlkDev, set: impl FnOnce(&mut Config)) -> Result {
+    let mut config = dev.lock();
+    if dev.store(&config).is_some() {
+        pr_info!("cannot change the algorithm of an initialized device\n");
+        return Err(EBUSY);
+    }
+    set(&mut config);
+    Ok(())
 }
 
 /// Prints attribute `name` of `dev` into `out`.
@@ -177,13 +189,7 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
         },
         b"comp_algorithm" => {
             let algo = algorithm_named(input)?;
-            let mut config = dev.lock();
-            if dev.store(&config).is_some() {
-                pr_info!("cannot change the algorithm of an initialized device\n");
-                return Err(EBUSY);
-            }
-            config.algorithm = algo;
-            Ok(())
+            set_algorithm(dev, |config| config.algorithm = algo)
         }
         // `algo=NAME [priority=N]`, N from 1 (the default) to 3.
         b"recomp_algorithm" => {
@@ -201,13 +207,7 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
                 .and_then(|p| p.checked_sub(1))
                 .filter(|&i| i < NR_SECONDARY)
                 .ok_or(EINVAL)?;
-            let mut config = dev.lock();
-            if dev.store(&config).is_some() {
-                pr_info!("cannot change the algorithm of an initialized device\n");
-                return Err(EBUSY);
-            }
-            config.secondary[slot] = Some(algo);
-            Ok(())
+            set_algorithm(dev, |config| config.secondary[slot] = Some(algo))
         }
         b"recompress" => {
             let r = Recompression::parse(input)?;

@@ -327,11 +327,8 @@ impl BlkStore {
         dec(&s.pages_stored);
         if is_same_filled(&entry) {
             dec(&s.same_pages);
-        } else if is_raw(&entry) {
-            dec(&s.huge_pages);
         }
-        s.compr_data_size
-            .fetch_sub(entry.pool_len() as u64, Ordering::Relaxed);
+        self.uncount_pool_data(&entry);
         if let (EntryState::WrittenBack { slot, .. }, Some(backing)) =
             (entry.state(), &self.backing)
         {
@@ -383,15 +380,20 @@ impl BlkStore {
         .is_some()
     }
 
-    /// Releases `old`, the entry of a block whose data moved elsewhere (to the backing device,
-    /// or to a smaller object): the block is still stored.
-    fn release_moved(&self, old: Entry) {
-        if is_raw(&old) {
+    /// Takes what `entry` holds in the pools off the counters.
+    fn uncount_pool_data(&self, entry: &Entry) {
+        if is_raw(entry) {
             dec(&self.stats.huge_pages);
         }
         self.stats
             .compr_data_size
-            .fetch_sub(old.pool_len() as u64, Ordering::Relaxed);
+            .fetch_sub(entry.pool_len() as u64, Ordering::Relaxed);
+    }
+
+    /// Releases `old`, the entry of a block whose data moved elsewhere (to the backing device,
+    /// or to a smaller object): the block is still stored.
+    fn release_moved(&self, old: Entry) {
+        self.uncount_pool_data(&old);
         self.engine.release(&self.pools, old);
     }
 

@@ -124,6 +124,11 @@ impl Pools {
     pub(crate) fn len(&self) -> usize {
         self.pools.len()
     }
+
+    /// The pool of the calling CPU.
+    fn local(&self) -> usize {
+        cpu::current_cpu_hint() as usize % self.pools.len()
+    }
 }
 
 /// The shared engine.
@@ -194,28 +199,16 @@ impl Engine {
                 LimitCheck::Draining => return Err(StoreError::PoolLimit),
             }
         }
-        let p = cpu::current_cpu_hint() as usize % pools.len();
-        let stored = self.compressors.compress(algo, page, |data| {
-            // An object beyond the largest small class takes a whole page anyway: keep it
-            // raw, so that loading it needs no decompression.
-            if data.len() > MAX_SMALL_OBJECT {
-                return Err(E2BIG);
-            }
-            self.store_object(pools, p, data, |handle| EntryState::Stored {
-                handle,
-                len: data.len() as u16,
-                pool: p as u8,
-                algo,
-            })
-        });
-        let result = match stored {
-            Err(e) if e == E2BIG => self
+        let p = pools.local();
+        let result = match self.store_compressed(pools, p, page, algo, |_| true) {
+            Ok(Some(entry)) => Ok(entry),
+            Ok(None) => self
                 .store_object(pools, p, page, |handle| EntryState::Raw {
                     handle,
                     pool: p as u8,
                 })
                 .inspect(|_| self.stats.raw_pages.inc()),
-            other => other,
+            Err(e) => Err(e),
         };
         result.map_err(|e| {
             if e == ENOMEM {
@@ -241,7 +234,22 @@ impl Engine {
         algo: u8,
         accept: impl FnOnce(usize) -> bool,
     ) -> Result<Option<Entry>> {
-        let p = cpu::current_cpu_hint() as usize % pools.len();
+        self.store_compressed(pools, pools.local(), page, algo, accept)
+    }
+
+    /// Compresses `page` with algorithm `algo` and stores the result in pool `p` of `pools` if
+    /// `accept` takes its length: returns its entry, or `None` if `accept` refused it or it
+    /// would take a whole page anyway, where the page is better kept raw, so that loading it
+    /// needs no decompression. Fails with `ENOMEM` if the pool cannot take the object and
+    /// with the compressor's error.
+    fn store_compressed(
+        &self,
+        pools: &Pools,
+        p: usize,
+        page: &[u8; PAGE_SIZE],
+        algo: u8,
+        accept: impl FnOnce(usize) -> bool,
+    ) -> Result<Option<Entry>> {
         let stored = self.compressors.compress(algo, page, |data| {
             if data.len() > MAX_SMALL_OBJECT || !accept(data.len()) {
                 return Ok(None);
@@ -255,6 +263,7 @@ impl Engine {
             .map(Some)
         });
         match stored {
+            // The compressor's output was not shorter than the page.
             Err(e) if e == E2BIG => Ok(None),
             other => other,
         }
