@@ -13,7 +13,7 @@ BLKIO=$2
 HERE=$ZCOMP_ROOT/bench/blk
 DATA=/dev/shm/blkdata
 DATA_MIB=64
-HEADROOM_MIB=72		# memory left to the swap workload
+HEADROOM_MIB=112	# memory left to the swap workload
 TMP=$(mktemp -d)
 
 # Swap goes to the device itself, not through the swap frontend or zswap.
@@ -133,6 +133,6 @@ report swap "wall_s=$(echo "$t1 - $t0" | bc)" \
 	"pswpout=$(($(vmstat pswpout) - before_out))" \
 	"pswpin=$(($(vmstat pswpin) - before_in)) $out"
 kill "$ballast"
-wait "$ballast" 2>/dev/null
+wait "$ballast" 2>/dev/null || true
 swapoff "$dev"
 reset "$dev"

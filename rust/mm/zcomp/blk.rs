@@ -57,6 +57,21 @@ pub(crate) fn default_algorithm() -> &'static CStr {
         .unwrap_or(ALGORITHMS[0])
 }
 
+/// The level the crypto API compresses `algo` at, for the algorithms of [`ALGORITHMS`] that
+/// have levels (zram's `ZCOMP_PARAM_NO_LEVEL` picks the same ones): zcomp compresses through
+/// the crypto API, which takes no level, so it cannot honour another.
+pub(crate) fn crypto_levels(algo: &CStr) -> Option<&'static [i32]> {
+    match algo.as_bytes() {
+        // The acceleration of LZ4_compress_default().
+        b"lz4" => Some(&[1]),
+        b"lz4hc" => Some(&[9]),
+        b"zstd" => Some(&[3]),
+        // Z_DEFAULT_COMPRESSION, which zlib takes as 6.
+        b"deflate" => Some(&[-1, 6]),
+        _ => None,
+    }
+}
+
 /// A held configuration lock.
 pub(crate) type ConfigGuard<'a> = Guard<'a, Config, kernel::sync::lock::mutex::MutexBackend>;
 

@@ -9,10 +9,12 @@
 //! and changes nothing.
 
 use crate::blk::backing::WritebackMode;
-use crate::blk::{BlkDev, BlkOps, Config, ALGORITHMS};
+use crate::blk::{crypto_levels, BlkDev, BlkOps, Config, ALGORITHMS};
 use crate::blk_io::{Recompression, NR_SECONDARY};
 use crate::zcore::page_source::PAGE_SIZE;
-use crate::zcore::parse::{key_values, parse_size, parse_u64, trim_newline};
+use crate::zcore::parse::{
+    key_values, parse_c_u64, parse_i32, parse_size, parse_u64, trim_newline,
+};
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
@@ -79,6 +81,56 @@ fn set_algorithm(dev: &BlkDev, set: impl FnOnce(&mut Config)) -> Result {
     }
     set(&mut config);
     Ok(())
+}
+
+/// Carries out a write to `algorithm_params` of `dev`: `[algo=NAME | priority=N] [level=L]
+/// [dict=PATH]`. zram keeps the level and dictionary for the algorithm's next set-up; zcomp
+/// compresses through the crypto API, which takes neither, so it accepts what it already
+/// does (no level, the API's own level, any level of an algorithm without levels, which zram
+/// ignores too) and refuses the rest with `EOPNOTSUPP` rather than ignore it.
+fn set_params(dev: &BlkDev, input: &[u8]) -> Result {
+    let (mut algo, mut priority, mut level, mut dict) = (None, 0, None, false);
+    for word in key_values(input) {
+        match word.ok_or(EINVAL)? {
+            (b"algo", name) => algo = Some(name),
+            (b"priority", p) => priority = parse_i32(p).ok_or(EINVAL)?,
+            (b"level", l) => level = Some(parse_i32(l).ok_or(EINVAL)?),
+            (b"dict", _) => dict = true,
+            _ => return Err(EINVAL),
+        }
+    }
+    let config = dev.lock();
+    let mut algorithms =
+        Iterator::chain(core::iter::once(Some(config.algorithm)), config.secondary);
+    // As zram: `algo` names one of the device's algorithms, and overrides `priority`.
+    let target = match algo {
+        Some(name) => algorithms.find(|a| a.is_some_and(|a| a.as_bytes() == name)),
+        None => usize::try_from(priority)
+            .ok()
+            .and_then(|p| algorithms.nth(p)),
+    }
+    .ok_or(EINVAL)?;
+    if !dict && level.is_none() {
+        return Ok(());
+    }
+    // A level for a priority with no algorithm yet cannot be checked.
+    let target = target.ok_or(EINVAL)?;
+    if dict {
+        pr_info!("{}: compression dictionaries are not supported\n", target);
+        return Err(EOPNOTSUPP);
+    }
+    match (level, crypto_levels(target)) {
+        (Some(l), Some(levels)) if !levels.contains(&l) => {
+            pr_info!(
+                "{}: level {} is not supported, only {}\n",
+                target,
+                l,
+                levels[levels.len() - 1]
+            );
+            Err(EOPNOTSUPP)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Prints attribute `name` of `dev` into `out`.
@@ -209,6 +261,7 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
                 .ok_or(EINVAL)?;
             set_algorithm(dev, |config| config.secondary[slot] = Some(algo))
         }
+        b"algorithm_params" => set_params(dev, input),
         b"recompress" => {
             let r = Recompression::parse(input)?;
             let config = dev.lock();
@@ -251,14 +304,14 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
             let s = dev.store(&config).ok_or(EINVAL)?;
             s.writeback(mode, &dev.wb_limit).map(|_| ())
         }
-        // Only `all`: zcomp keeps no access times, so an age is refused, as zram refuses it
-        // without CONFIG_ZRAM_TRACK_ENTRY_ACTIME.
+        // `all`, or an age in seconds: the blocks not accessed for that long.
         b"idle" => {
-            if trim_newline(input) != b"all" {
-                return Err(EINVAL);
-            }
+            let age = match trim_newline(input) {
+                b"all" => None,
+                secs => Some(parse_c_u64(secs).ok_or(EINVAL)?),
+            };
             let config = dev.lock();
-            dev.store(&config).ok_or(EINVAL)?.mark_idle();
+            dev.store(&config).ok_or(EINVAL)?.mark_idle(age);
             Ok(())
         }
         b"writeback_limit" => {

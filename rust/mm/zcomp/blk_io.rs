@@ -22,6 +22,11 @@
 //! between makes a new, unmarked entry, so the block keeps the newer data and the slot is
 //! freed; a failed write leaves the block in the pools.
 //!
+//! Each block's record keeps, beside its entry, when it was last written or read, on the
+//! boot-time clock: `idle` with an age marks the blocks not touched for that long, as zram
+//! does with `CONFIG_ZRAM_TRACK_ENTRY_ACTIME`. zcomp always keeps the time: a record is 32
+//! bytes with it or without it, and the clock is read once per block read or written.
+//!
 //! A block written from a swap-cache folio, that is by swap on the device, is the compressed
 //! copy of a page of that folio's memory cgroup: what it takes of the pools is charged to the
 //! cgroup as kernel memory, as zswap charges its compressed pages, until the block is freed,
@@ -43,13 +48,13 @@ use crate::zcore::page_source::PAGE_SIZE;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use kernel::{
-    bindings,
     block::bio::{Bio, Op, SECTOR_SIZE},
     folio::Folio,
     memcg::ObjCgroup,
     new_spinlock,
     prelude::*,
     sync::SpinLock,
+    time::Ktime,
 };
 
 /// Sectors in a block.
@@ -65,6 +70,24 @@ pub(crate) static INDEX_PAGES: AtomicUsize = AtomicUsize::new(0);
 /// documentation).
 type Owner = Option<ObjCgroup>;
 
+/// What a device keeps for a block beside its entry.
+#[derive(Default)]
+pub(crate) struct BlockState {
+    /// Charged for what the block takes of the pools.
+    objcg: Owner,
+    /// When the block was last written or read, in nanoseconds of `CLOCK_BOOTTIME`: zram's
+    /// `ac_time`.
+    accessed: i64,
+}
+
+/// Nanoseconds in a second.
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+
+/// The time to stamp on a block written or read now.
+fn now() -> i64 {
+    Ktime::ktime_get_boottime().to_ns()
+}
+
 /// The cgroup to charge for a block written from `folio`: its own, if it is a swap-cache
 /// folio.
 fn swap_owner(folio: &Folio) -> Owner {
@@ -77,10 +100,10 @@ fn swap_owner(folio: &Folio) -> Owner {
 
 /// A region of a device's index. A type of its own rather than an alias keeps the names of
 /// the generic code instantiated for it short enough for kallsyms.
-pub(crate) struct BlkRegion(Region<KernelPages, Owner>);
+pub(crate) struct BlkRegion(Region<KernelPages, BlockState>);
 
 impl Deref for BlkRegion {
-    type Target = Region<KernelPages, Owner>;
+    type Target = Region<KernelPages, BlockState>;
 
     fn deref(&self) -> &Self::Target {
         &self.0
@@ -94,7 +117,7 @@ impl DerefMut for BlkRegion {
 }
 
 /// Blocks in a region.
-const REGION_SLOTS: usize = Region::<KernelPages, Owner>::SLOTS;
+const REGION_SLOTS: usize = Region::<KernelPages, BlockState>::SLOTS;
 
 /// A device's counters, with the names of zram's `mm_stat`, `io_stat` and `debug_stat`.
 #[derive(Default)]
@@ -274,7 +297,7 @@ impl BlkStore {
                 Ok(())
             }
             Op::Flush => Ok(()),
-            Op::Other(_) => Err(Error::from_errno(-(bindings::EOPNOTSUPP as i32))),
+            Op::Other(_) => Err(EOPNOTSUPP),
         };
         bio.end(result);
     }
@@ -313,15 +336,15 @@ impl BlkStore {
 
     /// Gives back what `record` holds in the pools and its cgroup's charge, as if it had never
     /// been stored.
-    fn unstore(&self, record: Record<Owner>) {
-        if let Some(objcg) = &record.owner {
+    fn unstore(&self, record: Record<BlockState>) {
+        if let Some(objcg) = &record.owner.objcg {
             objcg.uncharge(record.entry.pool_len());
         }
         self.engine.release(&self.pools, record.entry);
     }
 
     /// Releases what `record`, taken out of the index, holds.
-    fn release(&self, record: Record<Owner>) {
+    fn release(&self, record: Record<BlockState>) {
         let entry = record.entry;
         let s = &self.stats;
         dec(&s.pages_stored);
@@ -357,10 +380,17 @@ impl BlkStore {
             let old = core::mem::replace(&mut record.entry, new);
             let (was, now) = (old.pool_len(), new.pool_len());
             debug_assert!(now <= was);
-            if let Some(objcg) = record.owner.as_ref().filter(|_| now < was) {
+            if let Some(objcg) = record.owner.objcg.as_ref().filter(|_| now < was) {
                 objcg.uncharge(was - now);
             }
-            Some((old, if now == 0 { record.owner.take() } else { None }))
+            Some((
+                old,
+                if now == 0 {
+                    record.owner.objcg.take()
+                } else {
+                    None
+                },
+            ))
         })??;
         // The cgroup's reference goes outside the lock.
         drop(region);
@@ -416,15 +446,30 @@ impl BlkStore {
                 _ => self.engine.load(&self.pools, &entry, out),
             };
             // Unless a write replaced the entry meanwhile, what was read is the block's.
-            if self.entry(index).map(|e| e.state()) == Some(entry.state()) {
-                // Read: no longer idle, as with zram.
-                if entry.test_flags(flags::IDLE) {
-                    self.update_flags(index, &entry, 0, flags::IDLE);
-                }
+            if self.accessed(index, &entry) {
                 return loaded;
             }
             inc(&self.stats.read_retries);
         }
+    }
+
+    /// Stamps block `index` as read now, and no longer idle, as zram does, if it still has
+    /// the state of `entry`: returns whether it does.
+    fn accessed(&self, index: u64, entry: &Entry) -> bool {
+        let Some((region, slot)) = self.region(index) else {
+            return false;
+        };
+        let mut region = region.lock();
+        region
+            .modify(slot, |record| {
+                let same = record.entry.state() == entry.state();
+                if same {
+                    record.entry.clear_flags(flags::IDLE);
+                    record.owner.accessed = now();
+                }
+                same
+            })
+            .unwrap_or(false)
     }
 
     /// Reads `out.len()` bytes at `offset` of block `index` into `out`.
@@ -491,13 +536,17 @@ impl BlkStore {
         s.max_used_pages.fetch_max(used as u64, Ordering::Relaxed);
         // Only what takes pool memory is charged. Swap-out runs in reclaim, where the charge
         // is forced past the cgroup's limit as reclaim's own allocations are.
-        let owner = owner.filter(|_| entry.pool_len() > 0);
-        if let Some(objcg) = &owner {
+        let objcg = owner.filter(|_| entry.pool_len() > 0);
+        if let Some(objcg) = &objcg {
             if objcg.charge(entry.pool_len(), GFP_NOIO).is_err() {
                 self.engine.release(&self.pools, entry);
                 return Err(ENOMEM);
             }
         }
+        let owner = BlockState {
+            objcg,
+            accessed: now(),
+        };
         let inserted = region.lock().insert(slot, Record { entry, owner });
         match inserted {
             Ok(old) => {
@@ -525,9 +574,14 @@ impl BlkStore {
 
 /// Writeback and idle marking.
 impl BlkStore {
-    /// Marks every block in the pools idle: `idle` with `all`. A read or a write of the block
-    /// makes it active again.
-    pub(crate) fn mark_idle(&self) {
+    /// Marks the blocks in the pools idle: all of them (`idle` with `all`), or those not
+    /// accessed for `age` seconds (`idle` with an age), which also makes the others active
+    /// again, as zram does. A read or a write of a block makes it active.
+    pub(crate) fn mark_idle(&self, age: Option<u64>) {
+        let cutoff = age.map(|secs| {
+            let ns = i64::try_from(secs.saturating_mul(NSEC_PER_SEC)).unwrap_or(i64::MAX);
+            now().saturating_sub(ns)
+        });
         for first in (0..self.nr_pages).step_by(REGION_SLOTS) {
             let Some((region, _)) = self.region(first) else {
                 continue;
@@ -535,8 +589,13 @@ impl BlkStore {
             let mut region = region.lock();
             for slot in 0..REGION_SLOTS {
                 region.modify(slot, |record| {
-                    if record.entry.in_pool() {
+                    if !record.entry.in_pool() {
+                        return;
+                    }
+                    if cutoff.map_or(true, |cutoff| record.owner.accessed < cutoff) {
                         record.entry.set_flags(flags::IDLE);
+                    } else {
+                        record.entry.clear_flags(flags::IDLE);
                     }
                 });
             }

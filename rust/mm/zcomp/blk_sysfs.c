@@ -52,6 +52,7 @@ BLK_ATTR(mem_limit, 0200);
 BLK_ATTR(mem_used_max, 0200);
 BLK_ATTR(max_comp_streams, 0644);
 BLK_ATTR(comp_algorithm, 0644);
+BLK_ATTR(algorithm_params, 0200);
 BLK_ATTR(io_stat, 0444);
 BLK_ATTR(mm_stat, 0444);
 BLK_ATTR(debug_stat, 0444);
@@ -73,6 +74,7 @@ static struct attribute *blk_attrs[] = {
 	&dev_attr_mem_used_max.attr,
 	&dev_attr_max_comp_streams.attr,
 	&dev_attr_comp_algorithm.attr,
+	&dev_attr_algorithm_params.attr,
 	&dev_attr_io_stat.attr,
 	&dev_attr_mm_stat.attr,
 	&dev_attr_debug_stat.attr,

@@ -6,7 +6,9 @@
 # and resetting them, its DATA, COMPR and TOTAL agreeing with mm_stat; a
 # filesystem of real files that survives a drop of every cache; what zram
 # refuses refused, and malformed writes to every attribute failing and
-# changing nothing; an empty 100 GiB device costing under 1 MiB.
+# changing nothing; an empty 100 GiB device costing under 1 MiB;
+# algorithm_params taking the levels zcomp compresses at and refusing the
+# others.
 
 DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
@@ -48,7 +50,7 @@ new_device() {
 	echo "$id"
 }
 
-ktap_set_plan 6
+ktap_set_plan 7
 
 # 1. hot_add and hot_remove.
 id=$(new_device)
@@ -129,6 +131,8 @@ refuse mem_limit abc 1Q -5 "1M1"
 refuse mem_used_max 1 abc
 refuse reset 0 abc -1 70000
 refuse compact 1
+refuse algorithm_params level= =1 level=x level=1.5 priority=4 priority=-1 priority=x \
+	algo=nonesuch nonesuch=1 "level=1 x"
 [ "$(cat "$sys/initstate")" = 0 ] || ok=0
 echo 0 >"$sys/mem_limit" || ok=0
 ktap_test_result "malformed writes to every attribute fail and change nothing" [ $ok = 1 ]
@@ -144,5 +148,39 @@ cost=$((before - after))
 ktap_print_msg "disksize 100G took ${cost} KiB"
 echo 1 >"$sys/reset"
 ktap_test_result "an empty 100 GiB device costs under 1 MiB" [ "$cost" -lt 1024 ]
+
+# 7. algorithm_params takes the level the crypto API compresses an algorithm
+# at, and any level of an algorithm without levels, which zram ignores; it
+# refuses other levels and dictionaries with EOPNOTSUPP rather than ignore
+# them, and names of algorithms the device does not use with EINVAL.
+ok=1
+takes() {
+	printf '%s' "$1" 2>/dev/null >"$sys/algorithm_params" ||
+		{ ktap_print_msg "algorithm_params refused '$1'"; ok=0; }
+}
+unsupported() {
+	local err
+
+	if err=$({ printf '%s' "$1" >"$sys/algorithm_params"; } 2>&1); then
+		ktap_print_msg "algorithm_params took '$1'"
+		ok=0
+	elif [[ $err != *"not supported"* ]]; then
+		ktap_print_msg "algorithm_params refused '$1' with: $err"
+		ok=0
+	fi
+}
+echo zstd >"$sys/comp_algorithm" && echo "algo=lzo priority=1" >"$sys/recomp_algorithm" || ok=0
+takes ""
+takes "level=3"
+takes "algo=zstd level=3"
+takes "priority=1 level=5"
+takes "algo=lzo level=5"
+unsupported "level=19"
+unsupported "algo=zstd level=1"
+unsupported "algo=zstd dict=/etc/hostname"
+refuse algorithm_params "algo=lz4 level=1" "priority=2 level=1"
+echo 1 >"$sys/reset"
+ktap_test_result "algorithm_params takes the levels zcomp compresses at, refuses the others" \
+	[ $ok = 1 ]
 
 ktap_finished

@@ -57,7 +57,7 @@ refuse() {
 	blk_lib_refuse "$SYS/$1" "${@:2}" || ok=0
 }
 
-ktap_set_plan 8
+ktap_set_plan 9
 
 # 1. Before initialisation: no backing device, nothing to write back.
 [ "$(cat "$SYS/backing_dev")" = none ] || ok=0
@@ -90,7 +90,7 @@ dd if="$TMP/data" of="$ZDEV" bs=1M oflag=direct status=none || ok=0
 refuse backing_dev "$BDEV" /dev/null
 refuse writeback nonesuch page_index= page_index=x page_index=-1 \
 	page_index=$((64 << 20 >> 12)) "huge idle"
-refuse idle 5 nonesuch $'\n'
+refuse idle nonesuch all5 -1 5s "5 " 0x $'\n'
 ktap_test_result "backing_dev is held exclusively; bad writebacks are refused" [ $ok = 1 ]
 
 # 3. Huge writeback: every raw block moves, and reads back.
@@ -104,7 +104,27 @@ huge_moved() {
 }
 ktap_test_result "writeback huge moves the $huge raw blocks, which read back intact" huge_moved
 
-# 4. Idle writeback: every block in the pools moves; reads come from the backing device.
+# 4. idle with an age marks the blocks in the pools not read or written for
+# that long and clears the others' marks; idle writeback moves the marked.
+in_pool=$(($(blk_lib_field mm_stat 1) / PAGE_SIZE - $(blk_lib_field mm_stat 6) -
+	$(blk_lib_field bd_stat 1)))
+writes=$(blk_lib_field bd_stat 3)
+echo all >"$SYS/idle" && echo 100000 >"$SYS/idle" && echo idle >"$SYS/writeback"
+none=$(($(blk_lib_field bd_stat 3) - writes))
+sleep 3
+dd if="$ZDEV" of=/dev/null bs=1M skip=$((MIB - 2)) count=2 iflag=direct status=none
+echo 2 >"$SYS/idle" && echo idle >"$SYS/writeback"
+rc=$?
+aged=$(($(blk_lib_field bd_stat 3) - writes - none))
+ktap_print_msg "$in_pool blocks in the pools; after idle all, idle 100000: $none written" \
+	"back; after the last 2 MiB were read, idle 2: $aged"
+aged_moved() {
+	[ "$rc" = 0 ] && [ "$none" = 0 ] && [ "$aged" = $((in_pool - 512)) ] &&
+		[ "$(blk_lib_sum "$MIB")" = "$want" ]
+}
+ktap_test_result "idle with an age marks only the blocks untouched that long" aged_moved
+
+# 5. Idle writeback: every block in the pools moves; reads come from the backing device.
 stored=$(($(blk_lib_field mm_stat 1) / PAGE_SIZE))
 same=$(blk_lib_field mm_stat 6)
 echo all >"$SYS/idle" && echo idle >"$SYS/writeback"
@@ -122,7 +142,7 @@ idle_moved() {
 ktap_test_result "idle writeback moves every block in the pools; all read back from it intact" \
 	idle_moved
 
-# 5. Overwriting and discarding written-back blocks frees their slots.
+# 6. Overwriting and discarding written-back blocks frees their slots.
 before=$(blk_lib_field bd_stat 1)
 head -c $((1 << 20)) /dev/urandom >"$TMP/new"
 dd if="$TMP/new" of="$ZDEV" bs=1M oflag=direct conv=notrunc status=none
@@ -139,7 +159,7 @@ freed() {
 }
 ktap_test_result "overwritten and discarded blocks free their backing slots" freed
 
-# 6. page_index=N moves one block; writeback_limit stops writeback when spent.
+# 7. page_index=N moves one block; writeback_limit stops writeback when spent.
 writes=$(blk_lib_field bd_stat 3)
 echo page_index=0 >"$SYS/writeback"
 one=$(($(blk_lib_field bd_stat 3) - writes))
@@ -156,7 +176,7 @@ limit_ok() {
 }
 ktap_test_result "page_index writes one block; writeback_limit stops writeback, with EIO" limit_ok
 
-# 7. A backing device whose writes fail: the blocks stay in the pools.
+# 8. A backing device whose writes fail: the blocks stay in the pools.
 want3=$(blk_lib_sum "$MIB")
 failed_before=$(blk_lib_field io_stat 2)
 slots_before=$(blk_lib_field bd_stat 1)
@@ -182,7 +202,7 @@ nothing_lost() {
 }
 ktap_test_result "with the backing device failing writes, writeback loses nothing" nothing_lost
 
-# 8. reset gives the backing device up.
+# 9. reset gives the backing device up.
 echo 1 >"$SYS/reset"
 released() {
 	[ "$(cat "$SYS/backing_dev")" = none ] && mkfs.ext4 -q -F "$BDEV"

@@ -55,6 +55,38 @@ fn counts_parse_as_kstrtoull_does() {
 }
 
 #[test]
+fn c_numbers_parse_as_kstrtoull_base_0_does() {
+    assert_eq!(parse_c_u64(b"30\n"), Some(30));
+    assert_eq!(parse_c_u64(b"+0x1e"), Some(30));
+    assert_eq!(parse_c_u64(b"036"), Some(30));
+    assert_eq!(parse_c_u64(b"0"), Some(0));
+    for bad in [&b""[..], b"-1", b"08", b"0x", b"1s", b"all", b"30\n\n"] {
+        assert_eq!(parse_c_u64(bad), None, "{:?}", core::str::from_utf8(bad));
+    }
+}
+
+#[test]
+fn signed_numbers_parse_as_kstrtoint_does() {
+    assert_eq!(parse_i32(b"3"), Some(3));
+    assert_eq!(parse_i32(b"-1\n"), Some(-1));
+    assert_eq!(parse_i32(b"+22"), Some(22));
+    assert_eq!(parse_i32(b"-2147483648"), Some(i32::MIN));
+    assert_eq!(parse_i32(b"2147483647"), Some(i32::MAX));
+    for bad in [
+        &b""[..],
+        b"-",
+        b"+",
+        b"2147483648",
+        b"-2147483649",
+        b"0x3",
+        b"--1",
+        b"3 ",
+    ] {
+        assert_eq!(parse_i32(bad), None, "{:?}", core::str::from_utf8(bad));
+    }
+}
+
+#[test]
 fn key_values_split_as_next_arg_does() {
     let words: Vec<_> = key_values(b"  type=idle\tmax_pages=10 algo=zstd\n").collect();
     assert_eq!(

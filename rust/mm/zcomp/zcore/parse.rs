@@ -2,10 +2,10 @@
 
 //! Numbers as user space writes them to the block frontend's sysfs files.
 //!
-//! zram parses sizes with `memparse()` and counts with `kstrtoul()`. These accept the same
-//! inputs with one difference: anything after the number (and its size suffix) other than
-//! the one newline `echo` adds is an error, where `memparse()` stops and ignores it. A write
-//! that is not entirely understood changes nothing.
+//! zram parses sizes with `memparse()` and numbers with `kstrtoul()` and its kin. These
+//! accept the same inputs with one difference: anything after the number (and its size
+//! suffix) other than the one newline `echo` adds is an error, where `memparse()` stops and
+//! ignores it. A write that is not entirely understood changes nothing.
 
 /// `s` without the one trailing newline that `echo` adds.
 pub fn trim_newline(s: &[u8]) -> &[u8] {
@@ -38,6 +38,26 @@ fn c_number(s: &[u8]) -> Option<u64> {
     } else {
         digits(s, 10)
     }
+}
+
+/// An unsigned number in C notation, as `kstrtoull(s, 0)` takes it: an optional `+`, then
+/// the number.
+pub fn parse_c_u64(s: &[u8]) -> Option<u64> {
+    let s = trim_newline(s);
+    c_number(s.strip_prefix(b"+").unwrap_or(s))
+}
+
+/// A signed decimal number, as `kstrtoint(s, 10)` takes it: an optional sign, then digits,
+/// within `i32`.
+pub fn parse_i32(s: &[u8]) -> Option<i32> {
+    let s = trim_newline(s);
+    let (negative, s) = match s.split_first()? {
+        (b'-', rest) => (true, rest),
+        (b'+', rest) => (false, rest),
+        _ => (false, s),
+    };
+    let n = i64::try_from(digits(s, 10)?).ok()?;
+    i32::try_from(if negative { -n } else { n }).ok()
 }
 
 /// A size in bytes, as `memparse()` takes it: a number in C notation and an optional binary
