@@ -98,12 +98,16 @@ fn swap_owner(folio: &Folio) -> Owner {
     }
 }
 
+/// The index region a device's blocks are kept in: named once, so that its slot count and
+/// its type cannot disagree.
+type IndexRegion = Region<KernelPages, BlockState>;
+
 /// A region of a device's index. A type of its own rather than an alias keeps the names of
 /// the generic code instantiated for it short enough for kallsyms.
-pub(crate) struct BlkRegion(Region<KernelPages, BlockState>);
+pub(crate) struct BlkRegion(IndexRegion);
 
 impl Deref for BlkRegion {
-    type Target = Region<KernelPages, BlockState>;
+    type Target = IndexRegion;
 
     fn deref(&self) -> &Self::Target {
         &self.0
@@ -117,7 +121,7 @@ impl DerefMut for BlkRegion {
 }
 
 /// Blocks in a region.
-const REGION_SLOTS: usize = Region::<KernelPages, BlockState>::SLOTS;
+const REGION_SLOTS: usize = IndexRegion::SLOTS;
 
 /// A device's counters, with the names of zram's `mm_stat`, `io_stat` and `debug_stat`.
 #[derive(Default)]
@@ -459,13 +463,14 @@ impl BlkStore {
         let Some((region, slot)) = self.region(index) else {
             return false;
         };
+        let stamp = now();
         let mut region = region.lock();
         region
             .modify(slot, |record| {
                 let same = record.entry.state() == entry.state();
                 if same {
                     record.entry.clear_flags(flags::IDLE);
-                    record.owner.accessed = now();
+                    record.owner.accessed = stamp;
                 }
                 same
             })
