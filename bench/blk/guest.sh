@@ -68,13 +68,18 @@ fio_line() {
 		--output-format=json "$@" | python3 "$HERE/fio_line.py"
 }
 
-# reset DEV: resets DEV, retrying while udev still has it open after a write.
+# reset DEV: resets DEV, retrying for up to 60 s while udev's probe still has
+# it open after a write; names whoever still holds it if that is not enough.
 reset() {
 	local i
 
-	for i in $(seq 20); do
+	for i in $(seq 120); do
 		zramctl --reset "$1" 2>/dev/null && return 0
 		sleep 0.5
+	done
+	for i in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$i" 2>/dev/null)" = "$1" ] &&
+			echo "$1 held by $(cat "${i%/fd/*}/comm" 2>/dev/null)" >&2
 	done
 	zramctl --reset "$1"
 }
