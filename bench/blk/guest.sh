@@ -71,15 +71,15 @@ fio_line() {
 # reset DEV: resets DEV, retrying for up to 60 s while udev's probe still has
 # it open after a write; names whoever still holds it if that is not enough.
 reset() {
-	local i
+	local i fd
 
 	for i in $(seq 120); do
 		zramctl --reset "$1" 2>/dev/null && return 0
 		sleep 0.5
 	done
-	for i in /proc/[0-9]*/fd/*; do
-		[ "$(readlink "$i" 2>/dev/null)" = "$1" ] &&
-			echo "$1 held by $(cat "${i%/fd/*}/comm" 2>/dev/null)" >&2
+	for fd in /proc/[0-9]*/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "$1" ] &&
+			echo "$1 held by $(cat "${fd%/fd/*}/comm" 2>/dev/null)" >&2
 	done
 	zramctl --reset "$1"
 }
