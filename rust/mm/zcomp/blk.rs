@@ -22,6 +22,8 @@ pub(crate) mod backing;
 
 use crate::blk_io::{BlkStore, NR_SECONDARY, SECTORS_PER_PAGE};
 use crate::engine::Engine;
+use crate::writeback::WritebackError;
+use crate::zcore::lru::NodeId;
 use crate::zcore::page_source::PAGE_SIZE;
 use backing::{Backing, BackingStore, WritebackLimit};
 use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
@@ -96,6 +98,8 @@ pub(crate) struct Config {
 /// the configuration lock held and the device claimed.
 pub(crate) struct BlkDev {
     pub(crate) engine: &'static Engine,
+    /// The device's number, `N` of `/dev/zramN`.
+    id: u32,
     /// zram's `init_lock`.
     config: Pin<KBox<Mutex<Config>>>,
     store: AtomicPtr<BlkStore>,
@@ -108,7 +112,7 @@ pub(crate) struct BlkDev {
 }
 
 impl BlkDev {
-    fn new(engine: &'static Engine) -> Result<Self> {
+    fn new(engine: &'static Engine, id: u32) -> Result<Self> {
         let config = Config {
             algorithm: default_algorithm(),
             secondary: [None; NR_SECONDARY],
@@ -117,6 +121,7 @@ impl BlkDev {
         };
         Ok(Self {
             engine,
+            id,
             config: KBox::pin_init(new_mutex!(config, "zcomp_blk_config"), GFP_KERNEL)?,
             store: AtomicPtr::new(core::ptr::null_mut()),
             limit_pages: AtomicUsize::new(0),
@@ -164,7 +169,7 @@ impl BlkDev {
         let backing = config.backing.clone().map(BackingStore::new).transpose()?;
         let nr_pages = disksize / PAGE_SIZE as u64;
         let store = KBox::new(
-            BlkStore::new(self.engine, nr_pages, algo, secondary, backing)?,
+            BlkStore::new(self.engine, self.id, nr_pages, algo, secondary, backing)?,
             GFP_KERNEL,
         )?;
         // INVARIANT: published under the lock, from null.
@@ -303,7 +308,7 @@ impl Registry {
                 self.devices.len() - 1
             }
         };
-        let dev = Arc::new(BlkDev::new(engine)?, GFP_KERNEL)?;
+        let dev = Arc::new(BlkDev::new(engine, id as u32)?, GFP_KERNEL)?;
         let disk = DiskBuilder::new()
             .discard(PAGE_SIZE as u32)
             .stable_writes()
@@ -354,6 +359,27 @@ pub(crate) fn init(engine: &'static Engine) -> Result {
 
 /// The engine, once [`init`] has run.
 static ENGINE: AtomicPtr<Engine> = AtomicPtr::new(core::ptr::null_mut());
+
+/// Writes block `index` of device `device`, whose LRU node `node` the shared writeback
+/// isolated, to the device's backing device (see [`BlkStore::write_back_cold`]). This runs
+/// in reclaim, and the registry's and the device's locks are held while allocating, so it
+/// only tries them: a block whose device is busy is skipped. May sleep.
+pub(crate) fn write_back(device: u32, index: u64, node: NodeId) -> Result<(), WritebackError> {
+    let registry = registry()
+        .and_then(|r| r.try_lock())
+        .ok_or(WritebackError::Skipped)?;
+    // A device removed took its blocks' nodes off the LRU.
+    let disk = registry
+        .devices
+        .get(device as usize)
+        .and_then(Option::as_ref)
+        .ok_or(WritebackError::Gone)?;
+    let dev = disk.data();
+    let config = dev.config.try_lock().ok_or(WritebackError::Skipped)?;
+    // So did a reset, and a device initialised again has blocks with nodes of their own.
+    let store = dev.store(&config).ok_or(WritebackError::Gone)?;
+    store.write_back_cold(index, node, &dev.wb_limit)
+}
 
 /// Adds a device: `/sys/class/zram-control/hot_add`. Returns its number or an error.
 #[no_mangle]

@@ -22,6 +22,17 @@
 //! between makes a new, unmarked entry, so the block keeps the newer data and the slot is
 //! freed; a failed write leaves the block in the pools.
 //!
+//! A device with a backing device puts its blocks in the pools on the engine's LRU, under
+//! [`LruKey::Block`], so that the writeback that keeps the pools of both frontends under
+//! their shared limit takes its cold blocks as it takes the swap frontend's cold pages
+//! ([`BlkStore::write_back_cold`]), within the device's `writeback_limit`; a write that
+//! takes the pools past the limit starts it. The blocks all go on list 0, whoever wrote
+//! them: a cgroup's list holds what its `memory.zswap.max` counts, and writing a block back
+//! would not lower that. (The shrinker sizes its work by the swap frontend's pages alone,
+//! and takes blocks only as it meets them on list 0.) Without a backing device there is
+//! nowhere to write a block to, and it stays off the LRU. `writeback` and `idle` work as in
+//! zram either way.
+//!
 //! Each block's record keeps, beside its entry, when it was last written or read, on the
 //! boot-time clock: `idle` with an age marks the blocks not touched for that long, as zram
 //! does with `CONFIG_ZRAM_TRACK_ENTRY_ACTIME`. zcomp always keeps the time: a record is 32
@@ -42,8 +53,11 @@ pub(crate) use recompress::{Recompression, NR_SECONDARY};
 use crate::blk::backing::{io_page, BackingStore, IoPage, WritebackLimit, WritebackMode};
 use crate::engine::{Engine, Pools, StoreError};
 use crate::pages::KernelPages;
+use crate::writeback::WritebackError;
 use crate::zcore::entry::{flags, Entry, EntryState};
 use crate::zcore::index::{Record, Region};
+use crate::zcore::lru::NodeId;
+use crate::zcore::lru_key::LruKey;
 use crate::zcore::page_source::PAGE_SIZE;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -176,6 +190,17 @@ fn dec(c: &AtomicU64) {
     c.fetch_sub(1, Ordering::Relaxed);
 }
 
+/// Starts the shared writeback once a write took the pools of all frontends past the swap
+/// frontend's limit (`max_pool_percent`): it makes room from the cold end of the LRU,
+/// whichever frontend's pages are there. The write itself is not refused.
+fn shrink_if_over_limit() {
+    if crate::glue::swap_enabled()
+        && crate::engine::POOL_PAGES.load(Ordering::Relaxed) > crate::glue::pool_limits().0
+    {
+        crate::glue::queue_shrink();
+    }
+}
+
 /// What an initialised device stores.
 ///
 /// # Invariants
@@ -184,6 +209,8 @@ fn dec(c: &AtomicU64) {
 /// never changes until `self` is dropped, which frees it.
 pub(crate) struct BlkStore {
     engine: &'static Engine,
+    /// The device's number, `N` of `/dev/zramN`.
+    id: u32,
     /// The device's pools.
     pub(crate) pools: Pools,
     regions: KVec<AtomicPtr<SpinLock<BlkRegion>>>,
@@ -200,10 +227,11 @@ pub(crate) struct BlkStore {
 }
 
 impl BlkStore {
-    /// A store for a device of `nr_pages` blocks, compressing with algorithm `algo`,
+    /// A store for device `id`, of `nr_pages` blocks, compressing with algorithm `algo`,
     /// recompressing with `secondary`, writing back to `backing`.
     pub(crate) fn new(
         engine: &'static Engine,
+        id: u32,
         nr_pages: u64,
         algo: u8,
         secondary: [Option<u8>; NR_SECONDARY],
@@ -216,6 +244,7 @@ impl BlkStore {
         }
         Ok(Self {
             engine,
+            id,
             pools: Pools::new(Some(&POOL_PAGES))?,
             regions,
             nr_pages,
@@ -539,6 +568,15 @@ impl BlkStore {
             return Err(ENOMEM);
         }
         s.max_used_pages.fetch_max(used as u64, Ordering::Relaxed);
+        let entry = match self.lru_key(index) {
+            Some(key) => {
+                self.engine
+                    .lru_add(&self.pools, entry, 0, key)
+                    .map_err(|_| ENOMEM)?
+                    .0
+            }
+            None => entry,
+        };
         // Only what takes pool memory is charged. Swap-out runs in reclaim, where the charge
         // is forced past the cgroup's limit as reclaim's own allocations are.
         let objcg = owner.filter(|_| entry.pool_len() > 0);
@@ -567,6 +605,7 @@ impl BlkStore {
                 if let Some(old) = old {
                     self.release(old);
                 }
+                shrink_if_over_limit();
                 Ok(())
             }
             Err((_, record)) => {
@@ -579,6 +618,52 @@ impl BlkStore {
 
 /// Writeback and idle marking.
 impl BlkStore {
+    /// Block `index`'s key on the LRU, if its entries go there: the device has a backing
+    /// device to write them to.
+    fn lru_key(&self, index: u64) -> Option<u64> {
+        self.backing.as_ref()?;
+        LruKey::Block {
+            device: self.id,
+            index,
+        }
+        .encode()
+    }
+
+    /// Writes block `index`, whose LRU node `node` the shared writeback isolated, to the
+    /// backing device, as `writeback` does, within `limit`. A block this writeback cannot
+    /// take (no backing device, the limit spent or the backing device full, or the node no
+    /// longer the block's) is `Skipped`, and one whose write failed is `Kept`: it stays in
+    /// the pools. The caller holds the configuration lock. May sleep.
+    pub(crate) fn write_back_cold(
+        &self,
+        index: u64,
+        node: NodeId,
+        limit: &WritebackLimit,
+    ) -> Result<(), WritebackError> {
+        let backing = self.backing.as_ref().ok_or(WritebackError::Skipped)?;
+        if !limit.allows() {
+            return Err(WritebackError::Skipped);
+        }
+        let entry = self
+            .entry(index)
+            .filter(|e| e.lru_node() == Some(node))
+            .ok_or(WritebackError::Skipped)?;
+        let mut page = io_page(GFP_NOIO).map_err(|_| WritebackError::Kept)?;
+        if !self.update_flags(index, &entry, flags::WRITEBACK, 0) {
+            return Err(WritebackError::Gone);
+        }
+        match self.write_back(backing, index, &entry, &mut page) {
+            Ok(true) => {
+                limit.consume();
+                Ok(())
+            }
+            // A write replaced the block, and freed the node with its old entry.
+            Ok(false) => Err(WritebackError::Gone),
+            Err(e) if e == ENOSPC => Err(WritebackError::Skipped),
+            Err(_) => Err(WritebackError::Kept),
+        }
+    }
+
     /// Marks the blocks in the pools idle: all of them (`idle` with `all`), or those not
     /// accessed for `age` seconds (`idle` with an age), which also makes the others active
     /// again, as zram does. A read or a write of a block makes it active.

@@ -13,7 +13,9 @@
 //! (`max_pool_percent`) counts the pages of every frontend: what block devices hold leaves
 //! the swap frontend less room, and it writes its cold pages back sooner. A block device
 //! holds data nothing else has, so only its own `mem_limit` refuses its writes, as zram's
-//! does, and the swap frontend's hysteresis is not its business.
+//! does, and the swap frontend's hysteresis is not its business; a write that takes the
+//! pools past the limit starts the writeback, which takes the coldest pages on the LRU,
+//! blocks of a device with a backing device among them.
 //!
 //! A [`Pools`] is several pools, each behind its own spinlock, and a store goes to the pool
 //! of the CPU it runs on: stores on different CPUs proceed in parallel, and a pool's lock is

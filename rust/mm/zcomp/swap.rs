@@ -28,6 +28,7 @@ use crate::swapcache::NewSwapFolio;
 use crate::writeback::{self, WritebackError};
 use crate::zcore::index::{IndexError, Record, Region};
 use crate::zcore::lru::ListId;
+use crate::zcore::lru_key::LruKey;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicPtr, AtomicUsize, Ordering};
 use kernel::ffi::{c_char, c_int, c_ulong};
@@ -68,18 +69,13 @@ impl DerefMut for SwapRegion {
 /// Slots in a region.
 const REGION_SLOTS: usize = Region::<KernelPages, Option<ObjCgroup>>::SLOTS;
 
-/// A slot's key on the LRU: its device's type above its offset.
-const KEY_TYPE_SHIFT: u32 = 56;
-
-fn lru_key(swp: SwapEntry) -> u64 {
-    ((swp.swap_type() as u64) << KEY_TYPE_SHIFT) | swp.offset()
-}
-
-fn slot_of(key: u64) -> SwapEntry {
-    SwapEntry::new(
-        (key >> KEY_TYPE_SHIFT) as u32,
-        key & ((1 << KEY_TYPE_SHIFT) - 1),
-    )
+/// A slot's key on the LRU.
+fn lru_key(swp: SwapEntry) -> Option<u64> {
+    LruKey::Swap {
+        swap_type: swp.swap_type(),
+        offset: swp.offset(),
+    }
+    .encode()
 }
 
 /// The engine, once `zcomp_swap_init` has published it; it then lives until the kernel stops.
@@ -185,6 +181,7 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
     let (region, slot) = device(swp.swap_type())
         .and_then(|d| d.region(swp.offset()))
         .ok_or(StoreError::Alloc)?;
+    let key = lru_key(swp).ok_or(StoreError::Alloc)?;
     let objcg = ObjCgroup::of_folio(folio);
     if let Some(objcg) = &objcg {
         // A cgroup at its memory.zswap.max makes room by writing back its own coldest page.
@@ -205,7 +202,7 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
         Err(e) => return Err(e),
     };
     let list = crate::glue::lru_list(objcg.as_ref());
-    let (entry, list_was_empty) = engine.lru_add(pools, entry, list, lru_key(swp))?;
+    let (entry, list_was_empty) = engine.lru_add(pools, entry, list, key)?;
     if list_was_empty {
         crate::glue::lru_list_busy(objcg.as_ref());
     }
@@ -245,13 +242,18 @@ fn store(engine: &Engine, folio: &Folio, swp: SwapEntry) -> Result<(), StoreErro
 fn make_room(engine: &Engine, objcg: &ObjCgroup) -> bool {
     crate::glue::writeback_enabled(objcg) && {
         let list = crate::glue::lru_list(Some(objcg));
-        writeback::shrink_list(engine, list, 1, |key| write_back(engine, key)) > 0
+        writeback::shrink_list(engine, list, 1) > 0
     }
 }
 
-/// Writes the page of the slot of LRU key `key` back to the slot, and drops its record.
-fn write_back(engine: &Engine, key: u64) -> Result<(), WritebackError> {
-    let swp = slot_of(key);
+/// Writes the page of slot `offset` of swap device `swap_type` back to the slot, and drops
+/// its record.
+pub(crate) fn write_back(
+    engine: &Engine,
+    swap_type: u32,
+    offset: u64,
+) -> Result<(), WritebackError> {
+    let swp = SwapEntry::new(swap_type, offset);
     // Fails if the slot was freed, or has a folio: the page is being read in, or written.
     let mut folio = NewSwapFolio::new(swp).map_err(|_| WritebackError::Kept)?;
     // With the folio locked in the swap cache the device stays on and no store, load or
@@ -458,7 +460,7 @@ pub(crate) extern "C" fn mm_zcomp_swap_shrink(list: ListId, nr: c_ulong) -> c_ul
     let Some(engine) = engine() else {
         return 0;
     };
-    writeback::shrink_list(engine, list, nr, |key| write_back(engine, key))
+    writeback::shrink_list(engine, list, nr)
 }
 
 /// One batch of the work that brings the pools under their accept threshold once they
@@ -472,7 +474,6 @@ pub(crate) extern "C" fn mm_zcomp_swap_shrink_step() -> bool {
         engine,
         || POOL_PAGES.load(Ordering::Relaxed) > crate::glue::pool_limits().1,
         crate::glue::list_writeback_enabled,
-        |key| write_back(engine, key),
     )
 }
 

@@ -1,32 +1,42 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The writeback policy ([`zcore::writeback`](crate::zcore::writeback)) run on the engine:
-//! its LRU, under its lock, and its counters. A frontend supplies the way to write the page
-//! of a key back; `swap.rs` calls these for a cgroup at its limit, for the shrinker and for
-//! the pools at theirs.
+//! its LRU, under its lock, and its counters. The key of an entry on the LRU
+//! ([`LruKey`]) names its frontend, which writes it back: the swap frontend to the page's
+//! swap slot, a block device to its backing device. `swap.rs` calls these for a cgroup at
+//! its limit, for the shrinker and for the pools at theirs.
 
 use crate::engine::Engine;
 use crate::pages::KernelPages;
-use crate::zcore::lru::{ListId, Lru};
+use crate::zcore::lru::{ListId, Lru, NodeId};
+use crate::zcore::lru_key::LruKey;
 use crate::zcore::writeback::{self, Shrunk, Writeback};
 
 pub(crate) use crate::zcore::writeback::WritebackError;
 
-/// The engine, with a frontend's way to write the page of a key back.
-struct OnEngine<'a, F> {
-    engine: &'a Engine,
-    write_back: F,
-}
+/// The engine and its frontends.
+struct OnEngine<'a>(&'a Engine);
 
-impl<F: Fn(u64) -> Result<(), WritebackError>> Writeback for OnEngine<'_, F> {
+impl Writeback for OnEngine<'_> {
     type Pages = KernelPages;
 
     fn with_lru<R>(&self, f: impl FnOnce(&mut Lru<KernelPages>) -> R) -> R {
-        f(&mut self.engine.lru.lock())
+        f(&mut self.0.lru.lock())
     }
 
-    fn write_back(&self, key: u64) -> Result<(), WritebackError> {
-        (self.write_back)(key)
+    fn write_back(&self, node: NodeId, key: u64) -> Result<(), WritebackError> {
+        match LruKey::decode(key) {
+            LruKey::Swap { swap_type, offset } => {
+                crate::swap::write_back(self.0, swap_type, offset)
+            }
+            #[cfg(CONFIG_ZCOMP_BLOCK)]
+            LruKey::Block { device, index } => crate::blk::write_back(device, index, node),
+            #[cfg(not(CONFIG_ZCOMP_BLOCK))]
+            LruKey::Block { .. } => {
+                let _ = node;
+                Err(WritebackError::Skipped)
+            }
+        }
     }
 }
 
@@ -35,15 +45,10 @@ fn count(engine: &Engine, shrunk: Shrunk) {
     engine.stats.reject_reclaim_fail.add(shrunk.kept as u64);
 }
 
-/// Writes back up to `nr` of the coldest pages of `list` with `write_back`, and returns how
-/// many it wrote. May sleep.
-pub(crate) fn shrink_list(
-    engine: &Engine,
-    list: ListId,
-    nr: usize,
-    write_back: impl Fn(u64) -> Result<(), WritebackError>,
-) -> usize {
-    let shrunk = writeback::shrink_list(&OnEngine { engine, write_back }, list, nr);
+/// Writes back up to `nr` of the coldest pages of `list`, and returns how many it wrote.
+/// May sleep.
+pub(crate) fn shrink_list(engine: &Engine, list: ListId, nr: usize) -> usize {
+    let shrunk = writeback::shrink_list(&OnEngine(engine), list, nr);
     count(engine, shrunk);
     shrunk.written
 }
@@ -55,10 +60,9 @@ pub(crate) fn shrink_batch(
     engine: &Engine,
     over_threshold: impl Fn() -> bool,
     enabled: impl Fn(ListId) -> bool,
-    write_back: impl Fn(u64) -> Result<(), WritebackError>,
 ) -> bool {
     let (shrunk, again) = writeback::shrink_batch(
-        &OnEngine { engine, write_back },
+        &OnEngine(engine),
         &engine.shrink_cursor,
         over_threshold,
         enabled,

@@ -12,6 +12,7 @@ pub mod entry;
 pub mod index;
 pub mod limit;
 pub mod lru;
+pub mod lru_key;
 mod page_array;
 pub mod page_source;
 // The block frontend parses its sysfs writes with it; the host crate, which has no kernel

@@ -7,6 +7,7 @@ mod entry;
 mod index;
 mod limit;
 mod lru;
+mod lru_key;
 mod parse;
 mod pool;
 mod prop;

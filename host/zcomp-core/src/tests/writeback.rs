@@ -46,7 +46,8 @@ impl Writeback for Fake {
         f(&mut self.lru.borrow_mut())
     }
 
-    fn write_back(&self, key: u64) -> Result<(), WritebackError> {
+    fn write_back(&self, node: NodeId, key: u64) -> Result<(), WritebackError> {
+        assert_eq!(self.nodes.borrow().get(&key), Some(&node));
         if let Some(&e) = self.outcome.borrow().get(&key) {
             if e == WritebackError::Gone {
                 self.drop_entry(key);
@@ -72,7 +73,8 @@ fn the_coldest_pages_go_first_after_their_second_chance() {
         shrink_list(&w, 1, 3),
         Shrunk {
             written: 3,
-            kept: 0
+            kept: 0,
+            skipped: 0,
         }
     );
     assert_eq!(*w.written.borrow(), [0, 1, 2]);
@@ -98,7 +100,8 @@ fn a_page_that_cannot_go_is_kept_and_ends_the_scan() {
         shrunk,
         Shrunk {
             written: 1,
-            kept: 1
+            kept: 1,
+            skipped: 0,
         }
     );
     assert_eq!(w.lru.borrow().keys(1), [1, 3, 2]);
@@ -108,10 +111,42 @@ fn a_page_that_cannot_go_is_kept_and_ends_the_scan() {
         shrunk,
         Shrunk {
             written: 1,
-            kept: 1
+            kept: 1,
+            skipped: 0,
         }
     );
     assert_eq!(*w.written.borrow(), [0, 3]);
+}
+
+#[test]
+fn a_page_its_frontend_cannot_write_is_passed_over() {
+    let w = Fake::new();
+    for key in 0..40 {
+        w.store(1, key);
+    }
+    // A full rotation clears every reference.
+    assert_eq!(w.with_lru(|lru| lru.isolate_coldest(1, 40)), None);
+    // The two coldest cannot go: they go back to the warm end and 2 and 3 go instead.
+    for key in 0..2 {
+        w.outcome.borrow_mut().insert(key, WritebackError::Skipped);
+    }
+    assert_eq!(
+        shrink_list(&w, 1, 2),
+        Shrunk {
+            written: 2,
+            kept: 0,
+            skipped: 2,
+        }
+    );
+    assert_eq!(*w.written.borrow(), [2, 3]);
+    assert_eq!(w.lru.borrow().keys(1)[..2], [1, 0]);
+    // A list of nothing else is given up after SCAN_PER_PAGE of them.
+    for key in 0..40 {
+        w.outcome.borrow_mut().insert(key, WritebackError::Skipped);
+    }
+    let shrunk = shrink_list(&w, 1, 40);
+    assert_eq!((shrunk.written, shrunk.skipped), (0, SCAN_PER_PAGE));
+    assert_eq!(w.lru.borrow().len(), 38);
 }
 
 #[test]

@@ -209,13 +209,14 @@ impl BlkStore {
             }
             return Ok(true);
         };
-        // The block keeps the new object only if nothing replaced or marked it meanwhile.
+        // The block keeps the new object only if nothing replaced or marked it meanwhile,
+        // and its place on the LRU with it.
         let old = self.replace(index, &entry, |current| {
-            (!current.test_flags(flags::WRITEBACK)).then_some(new)
+            (!current.test_flags(flags::WRITEBACK)).then(|| new.with_lru_node(current.lru_node()))
         });
         match old {
             Some(old) => {
-                self.release_moved(old);
+                self.release_moved(old.with_lru_node(None));
                 self.stats
                     .compr_data_size
                     .fetch_add(new.pool_len() as u64, Ordering::Relaxed);

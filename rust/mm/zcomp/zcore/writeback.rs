@@ -15,11 +15,14 @@
 //!
 //! A page is taken from the cold end with a second chance (see [`Lru`]); one that cannot
 //! be written now goes back on its list, and the scan stops there: the pages after it are
-//! warmer.
+//! warmer. A page its frontend may not write back at all for a while (a block device
+//! without a backing device, or with its `writeback_limit` spent) goes back too, but the
+//! scan passes over it, up to [`SCAN_PER_PAGE`] such pages a scan: the swap pages behind
+//! it on the same list are not held up by a device that cannot take its own.
 
 use core::sync::atomic::{AtomicU16, Ordering};
 
-use super::lru::{ListId, Lru};
+use super::lru::{ListId, Lru, NodeId};
 use super::page_source::PageSource;
 
 /// Nodes the second chance looks at for one page to write back. Every node starts
@@ -38,6 +41,9 @@ pub enum WritebackError {
     /// Not now: the page is being read in, memory is short, or its cgroup does not allow
     /// writeback. The entry stays where it is.
     Kept,
+    /// Not by this writer: the frontend has nowhere to write the entry, or the node is not
+    /// (or no longer) the entry's. The node goes back on its list and the scan goes on.
+    Skipped,
 }
 
 /// What the policy needs of an engine and a frontend.
@@ -48,9 +54,9 @@ pub trait Writeback {
     /// Runs `f` on the engine's LRU, under the engine's lock. `f` does not sleep.
     fn with_lru<R>(&self, f: impl FnOnce(&mut Lru<Self::Pages>) -> R) -> R;
 
-    /// Writes the page of `key` back to the device under its frontend and drops its entry
-    /// (and with it its LRU node). May sleep.
-    fn write_back(&self, key: u64) -> Result<(), WritebackError>;
+    /// Writes the page of `key`, whose node `node` the scan isolated, back to the device
+    /// under its frontend and drops its entry (and with it the node). May sleep.
+    fn write_back(&self, node: NodeId, key: u64) -> Result<(), WritebackError>;
 }
 
 /// What a shrink did.
@@ -60,26 +66,32 @@ pub struct Shrunk {
     pub written: usize,
     /// Pages chosen that could not be written then, and went back on their list.
     pub kept: usize,
+    /// Pages passed over because their frontend could not write them, back on their list.
+    pub skipped: usize,
 }
 
 /// Writes back up to `nr` of the coldest pages of `list`. Stops at the first page that
-/// could not be written.
+/// could not be written, and after passing over [`SCAN_PER_PAGE`] pages.
 pub fn shrink_list<W: Writeback + ?Sized>(w: &W, list: ListId, nr: usize) -> Shrunk {
     let mut shrunk = Shrunk::default();
-    while shrunk.written < nr {
+    while shrunk.written < nr && shrunk.skipped < SCAN_PER_PAGE {
         let Some((node, key)) = w.with_lru(|lru| lru.isolate_coldest(list, SCAN_PER_PAGE)) else {
             break;
         };
-        match w.write_back(key) {
+        let result = w.write_back(node, key);
+        match result {
             Ok(()) => shrunk.written += 1,
             Err(WritebackError::Gone) => {}
-            Err(WritebackError::Kept) => {
-                shrunk.kept += 1;
-                // The node may have been freed with its entry, and even reused, meanwhile;
-                // the LRU then refuses to put it back, which is right.
-                let _ = w.with_lru(|lru| lru.putback(list, node));
-                break;
-            }
+            Err(WritebackError::Kept) => shrunk.kept += 1,
+            Err(WritebackError::Skipped) => shrunk.skipped += 1,
+        }
+        if matches!(result, Err(WritebackError::Kept | WritebackError::Skipped)) {
+            // The node may have been freed with its entry, and even reused, meanwhile;
+            // the LRU then refuses to put it back, which is right.
+            let _ = w.with_lru(|lru| lru.putback(list, node));
+        }
+        if result == Err(WritebackError::Kept) {
+            break;
         }
     }
     shrunk
@@ -109,6 +121,7 @@ pub fn shrink_batch<W: Writeback + ?Sized>(
             let s = shrink_list(w, list, 1);
             shrunk.written += s.written;
             shrunk.kept += s.kept;
+            shrunk.skipped += s.skipped;
         }
     }
     (shrunk, shrunk.written > 0 && over_threshold())
