@@ -51,11 +51,17 @@ mm_stat() {
 		"/sys/block/${1#/dev/}/mm_stat"
 }
 
-# device SIZE: a fresh lz4 device of SIZE; prints its path.
+# device SIZE: a fresh lz4 device of SIZE; prints its path. zramctl resets the
+# device it finds first, and the last reset's uevent may still have it open
+# to udev's probe: the same wait as reset's.
 device() {
-	local dev
+	local i dev
 
-	dev=$(zramctl --find --size "$1" --algorithm lz4) || exit 1
+	for i in $(seq 120); do
+		dev=$(zramctl --find --size "$1" --algorithm lz4 2>/dev/null) && break
+		sleep 0.5
+	done
+	[ -n "${dev:-}" ] || dev=$(zramctl --find --size "$1" --algorithm lz4) || exit 1
 	echo "$dev"
 }
 
