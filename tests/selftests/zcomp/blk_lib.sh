@@ -25,8 +25,22 @@ blk_lib_refuse() {
 	return "$rc"
 }
 
+# blk_lib_add: adds a device through zram-control and sets ID, SYS (its
+# sysfs directory) and ZDEV (its node).
+blk_lib_add() {
+	ID=$(cat /sys/class/zram-control/hot_add) || ktap_exit_fail_msg "cannot add a device"
+	SYS=/sys/block/zram$ID
+	ZDEV=/dev/zram$ID
+}
+
+# blk_lib_remove: resets and removes the device blk_lib_add added.
+blk_lib_remove() {
+	echo 1 2>/dev/null >"$SYS/reset"
+	echo "$ID" 2>/dev/null >/sys/class/zram-control/hot_remove
+}
+
 # The helpers below work on the device whose sysfs directory is $SYS and
-# whose node is $ZDEV, as the caller sets them.
+# whose node is $ZDEV, as blk_lib_add or the caller sets them.
 
 # blk_lib_field FILE N: field N of the device's attribute FILE.
 blk_lib_field() {
@@ -37,4 +51,52 @@ blk_lib_field() {
 # page cache.
 blk_lib_sum() {
 	dd if="$ZDEV" bs=1M count="$1" iflag=direct status=none | sha256sum | cut -d' ' -f1
+}
+
+# blk_lib_skip MESSAGE: skips the whole test.
+blk_lib_skip() {
+	ktap_skip_all "$1"
+	exit "$KSFT_SKIP"
+}
+
+# blk_lib_need_backing BDEV: skips the test unless it runs as root, the
+# kernel has zram's devices and BDEV, from ZCOMP_SWAP_DEV, is a block
+# device to write back to.
+blk_lib_need_backing() {
+	[ "$(id -u)" -eq 0 ] || blk_lib_skip "must be run as root"
+	[ -d /sys/class/zram-control ] ||
+		blk_lib_skip "no /sys/class/zram-control: kernel without zram's devices"
+	[ -n "$1" ] && [ -b "$1" ] ||
+		blk_lib_skip "ZCOMP_SWAP_DEV names no block device to write back to"
+}
+
+BLK_LIB_FAIL_IO=/sys/kernel/debug/fail_make_request
+
+# blk_lib_need_fail_io BDEV: skips the test unless fail_make_request can
+# fail BDEV's I/O, which blk_lib_fail_io then turns on and off.
+blk_lib_need_fail_io() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+	BLK_LIB_DISK_FAIL=/sys/block/$(basename "$(readlink -f "$1")")/make-it-fail
+	[ -e "$BLK_LIB_DISK_FAIL" ] && [ -e "$BLK_LIB_FAIL_IO/probability" ] ||
+		blk_lib_skip "no fail_make_request for $1"
+}
+
+# blk_lib_fail_io on|off: every bio to the device of blk_lib_need_fail_io
+# fails from now on, or none does.
+blk_lib_fail_io() {
+	local f=$BLK_LIB_FAIL_IO
+
+	if [ "$1" = on ]; then
+		echo 0 >"$f/verbose"
+		echo N >"$f/task-filter"
+		echo 1 >"$f/interval"
+		echo -1 >"$f/times"
+		echo 0 >"$f/require-start" 2>/dev/null
+		echo 18446744073709551615 >"$f/require-end" 2>/dev/null
+		echo 1 >"$BLK_LIB_DISK_FAIL"
+		echo 100 >"$f/probability"
+	else
+		echo 0 >"$f/probability"
+		echo 0 >"$BLK_LIB_DISK_FAIL"
+	fi
 }

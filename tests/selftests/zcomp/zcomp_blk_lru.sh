@@ -17,11 +17,9 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 . "$DIR"/blk_lib.sh
 
-CTL=/sys/class/zram-control
 ZSWAP_PARAMS=/sys/module/zswap/parameters
 ZSWAP_DEBUGFS=/sys/kernel/debug/zswap
 ZCOMP_DEBUGFS=/sys/kernel/debug/zcomp
-FAIL_IO=/sys/kernel/debug/fail_make_request
 BDEV=${ZCOMP_SWAP_DEV:-}
 MIB=24		# data written to the device, several times the pools' limit
 SETTLE=60	# seconds the writeback may take to bring the pools under it
@@ -29,33 +27,20 @@ PAGE_SIZE=$(getconf PAGESIZE)
 
 ktap_print_header
 
-skip() {
-	ktap_skip_all "$1"
-	exit "$KSFT_SKIP"
-}
-[ "$(id -u)" -eq 0 ] || skip "must be run as root"
-[ -d "$CTL" ] || skip "no $CTL: kernel without zram's devices"
-[ -e "$ZSWAP_PARAMS/max_pool_percent" ] || skip "kernel without zswap's interface"
-[ -n "$BDEV" ] && [ -b "$BDEV" ] || skip "ZCOMP_SWAP_DEV names no block device to write back to"
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
+blk_lib_need_backing "$BDEV"
+[ -e "$ZSWAP_PARAMS/max_pool_percent" ] || blk_lib_skip "kernel without zswap's interface"
+blk_lib_need_fail_io "$BDEV"
 [ -r "$ZCOMP_DEBUGFS/blk_pool_pages" ] ||
-	skip "no $ZCOMP_DEBUGFS/blk_pool_pages: zram's devices are not zcomp's"
-DISK_FAIL=/sys/block/$(basename "$(readlink -f "$BDEV")")/make-it-fail
-[ -e "$DISK_FAIL" ] && [ -e "$FAIL_IO/probability" ] ||
-	skip "no fail_make_request for $BDEV"
+	blk_lib_skip "no $ZCOMP_DEBUGFS/blk_pool_pages: zram's devices are not zcomp's"
 
 TMP=$(mktemp -d /tmp/zcomp_blk_lru.XXXXXX) || ktap_exit_fail_msg "mktemp failed"
 ORIG_ENABLED=$(cat "$ZSWAP_PARAMS/enabled")
 ORIG_PERCENT=$(cat "$ZSWAP_PARAMS/max_pool_percent")
-ID=$(cat "$CTL/hot_add") || ktap_exit_fail_msg "cannot add a device"
-SYS=/sys/block/zram$ID
-ZDEV=/dev/zram$ID
+blk_lib_add
 
 cleanup() {
-	echo 0 >"$FAIL_IO/probability"
-	echo 0 >"$DISK_FAIL"
-	echo 1 2>/dev/null >"$SYS/reset"
-	echo "$ID" 2>/dev/null >"$CTL/hot_remove"
+	blk_lib_fail_io off
+	blk_lib_remove
 	echo "$ORIG_PERCENT" >"$ZSWAP_PARAMS/max_pool_percent"
 	echo "$ORIG_ENABLED" >"$ZSWAP_PARAMS/enabled"
 	rm -rf "$TMP"
@@ -161,16 +146,10 @@ ktap_test_result "writeback_limit bounds the blocks the writeback moves" limit_o
 # 4. A backing device whose writes fail: the blocks stay in the pools.
 failed_before=$(blk_lib_field io_stat 2)
 slots_before=$(blk_lib_field bd_stat 1)
-echo 0 >"$FAIL_IO/verbose"
-echo N >"$FAIL_IO/task-filter"
-echo 1 >"$FAIL_IO/interval"
-echo -1 >"$FAIL_IO/times"
-echo 1 >"$DISK_FAIL"
-echo 100 >"$FAIL_IO/probability"
+blk_lib_fail_io on
 write 4 "$MIB" "$TMP/data"
 sleep 2
-echo 0 >"$FAIL_IO/probability"
-echo 0 >"$DISK_FAIL"
+blk_lib_fail_io off
 failed=$(($(blk_lib_field io_stat 2) - failed_before))
 {
 	cat "$TMP/data"

@@ -16,30 +16,20 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 . "$DIR"/blk_lib.sh
 
-CTL=/sys/class/zram-control
 BDEV=${ZCOMP_SWAP_DEV:-}
 MIB=8		# realistic data written to the device, then 1 MiB of random bytes
 
 ktap_print_header
 
-skip() {
-	ktap_skip_all "$1"
-	exit "$KSFT_SKIP"
-}
-[ "$(id -u)" -eq 0 ] || skip "must be run as root"
-[ -d "$CTL" ] || skip "no $CTL: kernel without zram's devices"
-[ -n "$BDEV" ] && [ -b "$BDEV" ] || skip "ZCOMP_SWAP_DEV names no block device to write back to"
+blk_lib_need_backing "$BDEV"
 grep -qx "name *: zstd" /proc/crypto && grep -qx "name *: lz4" /proc/crypto ||
-	skip "the crypto API lacks lz4 or zstd"
+	blk_lib_skip "the crypto API lacks lz4 or zstd"
 
 TMP=$(mktemp -d /tmp/zcomp_blk_recompress.XXXXXX) || ktap_exit_fail_msg "mktemp failed"
-ID=$(cat "$CTL/hot_add") || ktap_exit_fail_msg "cannot add a device"
-SYS=/sys/block/zram$ID
-ZDEV=/dev/zram$ID
+blk_lib_add
 
 cleanup() {
-	echo 1 2>/dev/null >"$SYS/reset"
-	echo "$ID" 2>/dev/null >"$CTL/hot_remove"
+	blk_lib_remove
 	rm -rf "$TMP"
 }
 trap cleanup EXIT

@@ -16,36 +16,21 @@ DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
 . "$DIR"/blk_lib.sh
 
-CTL=/sys/class/zram-control
-FAIL_IO=/sys/kernel/debug/fail_make_request
 BDEV=${ZCOMP_SWAP_DEV:-}
 MIB=16		# data written to the device
 PAGE_SIZE=$(getconf PAGESIZE)
 
 ktap_print_header
 
-skip() {
-	ktap_skip_all "$1"
-	exit "$KSFT_SKIP"
-}
-[ "$(id -u)" -eq 0 ] || skip "must be run as root"
-[ -d "$CTL" ] || skip "no $CTL: kernel without zram's devices"
-[ -n "$BDEV" ] && [ -b "$BDEV" ] || skip "ZCOMP_SWAP_DEV names no block device to write back to"
-mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug 2>/dev/null
-DISK_FAIL=/sys/block/$(basename "$(readlink -f "$BDEV")")/make-it-fail
-[ -e "$DISK_FAIL" ] && [ -e "$FAIL_IO/probability" ] ||
-	skip "no fail_make_request for $BDEV"
+blk_lib_need_backing "$BDEV"
+blk_lib_need_fail_io "$BDEV"
 
 TMP=$(mktemp -d /tmp/zcomp_blk_writeback.XXXXXX) || ktap_exit_fail_msg "mktemp failed"
-ID=$(cat "$CTL/hot_add") || ktap_exit_fail_msg "cannot add a device"
-SYS=/sys/block/zram$ID
-ZDEV=/dev/zram$ID
+blk_lib_add
 
 cleanup() {
-	echo 0 >"$FAIL_IO/probability"
-	echo 0 >"$DISK_FAIL"
-	echo 1 2>/dev/null >"$SYS/reset"
-	echo "$ID" 2>/dev/null >"$CTL/hot_remove"
+	blk_lib_fail_io off
+	blk_lib_remove
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -180,18 +165,10 @@ ktap_test_result "page_index writes one block; writeback_limit stops writeback, 
 want3=$(blk_lib_sum "$MIB")
 failed_before=$(blk_lib_field io_stat 2)
 slots_before=$(blk_lib_field bd_stat 1)
-echo 0 >"$FAIL_IO/verbose"
-echo N >"$FAIL_IO/task-filter"
-echo 1 >"$FAIL_IO/interval"
-echo -1 >"$FAIL_IO/times"
-echo 0 >"$FAIL_IO/require-start" 2>/dev/null
-echo 18446744073709551615 >"$FAIL_IO/require-end" 2>/dev/null
-echo 1 >"$DISK_FAIL"
-echo 100 >"$FAIL_IO/probability"
+blk_lib_fail_io on
 echo huge 2>/dev/null >"$SYS/writeback"
 rc=$?
-echo 0 >"$FAIL_IO/probability"
-echo 0 >"$DISK_FAIL"
+blk_lib_fail_io off
 failed=$(($(blk_lib_field io_stat 2) - failed_before))
 ktap_print_msg "writes failing: writeback status $rc, io_stat failed_writes +$failed," \
 	"slots $slots_before -> $(blk_lib_field bd_stat 1)"
