@@ -649,14 +649,8 @@ impl BlkStore {
             .filter(|e| e.lru_node() == Some(node))
             .ok_or(WritebackError::Skipped)?;
         let mut page = io_page(GFP_NOIO).map_err(|_| WritebackError::Kept)?;
-        if !self.update_flags(index, &entry, flags::WRITEBACK, 0) {
-            return Err(WritebackError::Gone);
-        }
-        match self.write_back(backing, index, &entry, &mut page) {
-            Ok(true) => {
-                limit.consume();
-                Ok(())
-            }
+        match self.write_back(backing, index, &entry, &mut page, limit) {
+            Ok(true) => Ok(()),
             // A write replaced the block, and freed the node with its old entry.
             Ok(false) => Err(WritebackError::Gone),
             Err(e) if e == ENOSPC => Err(WritebackError::Skipped),
@@ -713,14 +707,8 @@ impl BlkStore {
             let Some(entry) = self.entry(index).filter(|e| mode.wants(e)) else {
                 continue;
             };
-            if !self.update_flags(index, &entry, flags::WRITEBACK, 0) {
-                continue;
-            }
-            match self.write_back(backing, index, &entry, &mut page) {
-                Ok(true) => {
-                    limit.consume();
-                    moved += 1;
-                }
+            match self.write_back(backing, index, &entry, &mut page, limit) {
+                Ok(true) => moved += 1,
                 Ok(false) => {}
                 Err(e) if e == ENOSPC => {
                     result = Err(e);
@@ -732,16 +720,21 @@ impl BlkStore {
         result.map(|()| moved)
     }
 
-    /// Writes block `index`, whose entry `entry` is marked as being written back, to the
-    /// backing device, and makes its entry name the slot: returns whether the block moved
-    /// (not if a write replaced it meanwhile). On failure the block stays in the pools.
+    /// Marks block `index`'s entry `entry` as being written back, writes the block to the
+    /// backing device and makes its entry name the slot, spending a page of `limit`: returns
+    /// whether the block moved (not if a write replaced it before or meanwhile). On failure
+    /// the block stays in the pools.
     fn write_back(
         &self,
         backing: &BackingStore,
         index: u64,
         entry: &Entry,
         page: &mut IoPage,
+        limit: &WritebackLimit,
     ) -> Result<bool> {
+        if !self.update_flags(index, entry, flags::WRITEBACK, 0) {
+            return Ok(false);
+        }
         let unmark = || self.update_flags(index, entry, 0, flags::WRITEBACK);
         if self.engine.load(&self.pools, entry, page).is_err() {
             // Replaced and freed under the load: the new entry is not this writeback's.
@@ -770,6 +763,7 @@ impl BlkStore {
             return Ok(false);
         };
         self.release_moved(old);
+        limit.consume();
         Ok(true)
     }
 }
