@@ -10,9 +10,11 @@
 //! per CPU id behind a mutex: a task that is preempted and moves keeps its stream locked, and
 //! another task on its old CPU waits for it, as with zswap's per-CPU compression contexts.
 //! Compression runs under that mutex only, never under a lock that other CPUs' stores, loads
-//! or invalidations wait on. The streams are made when the algorithm is selected, never on
-//! the swap path: stores run in reclaim, and an allocation under a stream's mutex would make
-//! reclaim wait on itself.
+//! or invalidations wait on. Decompression reads the object where it lies in its pool, under
+//! the pool's lock held for reading, as zsmalloc maps an object: other loads share that lock,
+//! and only a store, free or compaction in the same pool waits for it. The streams are made
+//! when the algorithm is selected, never on the swap path: stores run in reclaim, and an
+//! allocation under a stream's mutex would make reclaim wait on itself.
 
 use crate::zcore::entry::NR_ALGOS;
 use crate::zcore::page_source::PAGE_SIZE;
@@ -162,22 +164,23 @@ impl Compressors {
         })
     }
 
-    /// Fills `dst` with the decompression of what `fill` copies into the buffer it is given
-    /// (returning the length), with algorithm `id`. Fails with `EIO` unless exactly a page
-    /// comes out. May sleep.
+    /// Fills `dst` with the decompression, with algorithm `id`, of the bytes `source` hands
+    /// to the function it is given; `source` also gets a page of scratch space for bytes it
+    /// must gather first. Fails with `EIO` unless exactly a page comes out. May sleep, but
+    /// not in `source`'s call to the function, so `source` may hold a spinlock around it.
     pub(crate) fn decompress(
         &self,
         id: u8,
-        fill: impl FnOnce(&mut [u8]) -> Result<usize>,
         dst: &mut [u8; PAGE_SIZE],
+        source: impl FnOnce(&mut [u8; PAGE_SIZE], &mut dyn FnMut(&[u8]) -> Result) -> Result,
     ) -> Result {
         let algo = self.get(id).ok_or(EINVAL)?;
         algo.with_stream(|tfm, buf| {
-            let len = fill(buf)?;
-            match tfm.decompress(&buf[..len], dst) {
+            let scratch = buf.first_chunk_mut::<PAGE_SIZE>().ok_or(EINVAL)?;
+            source(scratch, &mut |src| match tfm.decompress(src, dst) {
                 Ok(PAGE_SIZE) => Ok(()),
                 _ => Err(EIO),
-            }
+            })
         })
     }
 }

@@ -17,10 +17,13 @@
 //! pools past the limit starts the writeback, which takes the coldest pages on the LRU,
 //! blocks of a device with a backing device among them.
 //!
-//! A [`Pools`] is several pools, each behind its own spinlock, and a store goes to the pool
-//! of the CPU it runs on: stores on different CPUs proceed in parallel, and a pool's lock is
-//! held only to copy an object in or out. Compression and decompression run outside every
-//! spinlock, in the compressor layer's per-CPU streams.
+//! A [`Pools`] is several pools, each behind its own reader-writer spinlock, and a store goes
+//! to the pool of the CPU it runs on: stores on different CPUs proceed in parallel, and a
+//! pool's lock is held for writing only to copy an object in or to free it. Compression runs
+//! outside every spinlock, in the compressor layer's per-CPU streams; decompression reads the
+//! object in place, under its pool's lock held for reading, which loads on every CPU share.
+//! Copying the object out first, to decompress outside the lock, would cost a copy per load
+//! and, measured in a guest, made the decompression itself slower (see `bench/blk/README.md`).
 
 use crate::compressors::Compressors;
 use crate::pages::KernelPages;
@@ -32,9 +35,9 @@ use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::pool::{self, Handle, Pool, MAX_SMALL_OBJECT};
 use core::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
 use kernel::{
-    cpu, new_spinlock,
+    cpu, new_rwlock, new_spinlock,
     prelude::*,
-    sync::{Arc, SpinLock},
+    sync::{Arc, RwLock, SpinLock},
 };
 
 /// At most this many pools: one per CPU id on smaller systems, shared by several CPUs on
@@ -61,7 +64,7 @@ pub(crate) enum StoreError {
 /// The pools of one frontend instance, and the pages they hold.
 pub(crate) struct Pools {
     /// One pool per CPU id, up to [`MAX_POOLS`].
-    pools: KVec<Pin<KBox<SpinLock<Pool<KernelPages>>>>>,
+    pools: KVec<Pin<KBox<RwLock<Pool<KernelPages>>>>>,
     /// Pages the pools hold, data and metadata; they are also counted in [`POOL_PAGES`].
     pages: Arc<AtomicUsize>,
 }
@@ -76,7 +79,7 @@ impl Pools {
         for _ in 0..nr {
             let src = KernelPages::for_pools(&POOL_PAGES, frontend, pages.clone());
             pools.push(
-                KBox::pin_init(new_spinlock!(Pool::new(src), "zcomp_pool"), GFP_KERNEL)?,
+                KBox::pin_init(new_rwlock!(Pool::new(src), "zcomp_pool"), GFP_KERNEL)?,
                 GFP_KERNEL,
             )?;
         }
@@ -92,7 +95,7 @@ impl Pools {
     pub(crate) fn stats(&self) -> pool::PoolStats {
         let mut sum = pool::PoolStats::default();
         for pool in self.pools.iter() {
-            let s = pool.lock().stats();
+            let s = pool.read().stats();
             sum.pages_held += s.pages_held;
             sum.data_pages += s.data_pages;
             sum.meta_pages += s.meta_pages;
@@ -299,7 +302,7 @@ impl Engine {
             }
             EntryState::Raw { handle, pool } => {
                 let pool = pools.pools.get(pool as usize).ok_or(EIO)?;
-                match pool.lock().read(handle, out) {
+                match pool.read().read(handle, out) {
                     Ok(PAGE_SIZE) => Ok(()),
                     _ => Err(EIO),
                 }
@@ -308,11 +311,11 @@ impl Engine {
                 handle, pool, algo, ..
             } => {
                 let pool = pools.pools.get(pool as usize).ok_or(EIO)?;
-                self.compressors.decompress(
-                    algo,
-                    |buf| pool.lock().read(handle, buf).map_err(|_| EIO),
-                    out,
-                )
+                self.compressors
+                    .decompress(algo, out, |scratch, decompress| {
+                        let pool = pool.read();
+                        decompress(pool.map(handle, scratch).map_err(|_| EIO)?)
+                    })
             }
             EntryState::Empty | EntryState::WrittenBack { .. } => Err(EIO),
         }
