@@ -167,7 +167,9 @@ impl Compressors {
     /// Fills `dst` with the decompression, with algorithm `id`, of the bytes `source` hands
     /// to the function it is given; `source` also gets a page of scratch space for bytes it
     /// must gather first. Fails with `EIO` unless exactly a page comes out. May sleep, but
-    /// not in `source`'s call to the function, so `source` may hold a spinlock around it.
+    /// not in `source`'s call to the function, so `source` may hold a spinlock around it: the
+    /// synchronous algorithms decompress without sleeping or allocating, as zram relies on
+    /// when it decompresses an object zsmalloc has mapped.
     pub(crate) fn decompress(
         &self,
         id: u8,

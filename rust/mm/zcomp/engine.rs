@@ -23,7 +23,7 @@
 //! outside every spinlock, in the compressor layer's per-CPU streams; decompression reads the
 //! object in place, under its pool's lock held for reading, which loads on every CPU share.
 //! Copying the object out first, to decompress outside the lock, would cost a copy per load
-//! and, measured in a guest, made the decompression itself slower (see `bench/blk/README.md`).
+//! and, measured in a guest, made the decompression itself slower.
 
 use crate::compressors::Compressors;
 use crate::pages::KernelPages;

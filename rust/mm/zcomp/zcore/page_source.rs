@@ -33,7 +33,7 @@ pub struct OwnedPage(NonNull<u8>);
 // its value, so moving it to another thread moves that exclusive access with it.
 unsafe impl Send for OwnedPage {}
 
-// SAFETY: a shared `&OwnedPage` only reads the page ([`OwnedPage::bytes`]); writing it takes
+// SAFETY: A shared `&OwnedPage` only reads the page (`OwnedPage::bytes`); writing it takes
 // `&mut OwnedPage`. So, as with a `Box` of bytes, threads may share one.
 unsafe impl Sync for OwnedPage {}
 
