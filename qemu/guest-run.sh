@@ -6,7 +6,8 @@
 #
 # The guest sees the host's root read-only (so host tools such as zramctl,
 # mkfs and fio are there) and gets a spare, unmounted 512 MiB virtio disk whose
-# path is in $ZCOMP_SPARE_DISK. The kernel log is kept in out/guest/KERNEL/console.log;
+# path is in $ZCOMP_SPARE_DISK, and a writable directory, out/guest/KERNEL, whose path is
+# in $ZCOMP_GUEST_DIR. The kernel log is kept in out/guest/KERNEL/console.log;
 # a panic, oops, BUG, WARN, lockdep or sanitizer report in it fails the run
 # whatever the script returned. -i leaves an interactive shell after SCRIPT.
 set -euo pipefail
@@ -34,13 +35,13 @@ guest=$ZCOMP_ROOT/out/guest/$kernel
 mkdir -p "$guest"
 # The guest sees host paths, but not the host's /tmp: stage the script.
 cp "$script" "$guest/script.sh"
-rm -f "$guest/spare.img" "$guest/status"
+rm -f "$guest/spare.img" "$guest/status" "$guest/selftests.tap"
 truncate -s 512M "$guest/spare.img"
 
 # printf runs its format once even with no arguments: quote only real ones.
 args=
 [ $# -eq 0 ] || args=$(printf ' %q' "$@")
-inner="export ZCOMP_ROOT=$(printf %q "$ZCOMP_ROOT") ZCOMP_KERNEL=$kernel
+inner="export ZCOMP_ROOT=$(printf %q "$ZCOMP_ROOT") ZCOMP_KERNEL=$kernel ZCOMP_GUEST_DIR=$guest
 for d in /sys/block/vd*; do
 	[ \"\$(cat \$d/serial 2>/dev/null)\" = zcomp-spare ] && export ZCOMP_SPARE_DISK=/dev/\${d##*/}
 done

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Run the installed kselftests (out/kselftest) inside the guest. The swap
-# tests use the spare disk as their swap device.
+# tests use the spare disk as their swap device. The results are also written
+# to out/guest/KERNEL/selftests.tap, away from the console, where kernel
+# messages can cut into a result line.
 set -u
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 export ZCOMP_SWAP_DEV=${ZCOMP_SPARE_DISK:-}
@@ -8,4 +10,5 @@ cd "$ZCOMP_ROOT/out/kselftest" || exit 1
 # The cgroup collection is installed for test_zswap, which zcomp's
 # zswap_cgroup_tests.sh runs; only zcomp's collection runs by default.
 [ $# -gt 0 ] || set -- -c zcomp
-./run_kselftest.sh "$@"
+./run_kselftest.sh "$@" | tee "$ZCOMP_GUEST_DIR/selftests.tap"
+exit "${PIPESTATUS[0]}"

@@ -176,7 +176,7 @@ fn show(dev: &BlkDev, name: &[u8], out: &mut ShowBuf<'_>) -> Result {
                 used = s.pools.pages() as u64 * page;
                 max_used = get(&st.max_used_pages) * page;
                 same = get(&st.same_pages);
-                compacted = get(&st.pages_compacted);
+                compacted = s.pools.stats().pages_compacted;
                 huge = get(&st.huge_pages);
                 huge_since = get(&st.huge_pages_since);
             }
@@ -293,8 +293,7 @@ fn store(disk: &DiskRef<BlkOps>, dev: &BlkDev, name: &[u8], input: &[u8]) -> Res
         b"compact" => {
             let config = dev.lock();
             let s = dev.store(&config).ok_or(EINVAL)?;
-            let freed = s.pools.compact();
-            s.stats.pages_compacted.fetch_add(freed, Ordering::Relaxed);
+            s.pools.compact();
             Ok(())
         }
         b"backing_dev" => dev.set_backing(input),

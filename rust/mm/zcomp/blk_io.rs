@@ -150,8 +150,6 @@ pub(crate) struct BlkStats {
     pub(crate) huge_pages_since: AtomicU64,
     /// Bytes of the stored objects: `compr_data_size`.
     pub(crate) compr_data_size: AtomicU64,
-    /// Pages compaction freed: `pages_compacted`.
-    pub(crate) pages_compacted: AtomicU64,
     /// Most pages the device's pools held at once: `mem_used_max`.
     pub(crate) max_used_pages: AtomicU64,
     /// Reads that failed: `failed_reads`.

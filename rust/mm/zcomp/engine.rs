@@ -19,7 +19,8 @@
 //!
 //! A [`Pools`] is several pools, each behind its own reader-writer spinlock, and a store goes
 //! to the pool of the CPU it runs on: stores on different CPUs proceed in parallel, and a
-//! pool's lock is held for writing only to copy an object in or to free it. Compression runs
+//! pool's lock is held for writing only to copy an object in, to free one (and make the few
+//! moves that keep the pool's waste bounded) or to compact the pool. Compression runs
 //! outside every spinlock, in the compressor layer's per-CPU streams; decompression reads the
 //! object in place, under its pool's lock held for reading, which loads on every CPU share.
 //! Copying the object out first, to decompress outside the lock, would cost a copy per load
@@ -43,6 +44,10 @@ use kernel::{
 /// At most this many pools: one per CPU id on smaller systems, shared by several CPUs on
 /// larger ones.
 const MAX_POOLS: usize = 16;
+
+/// Objects a free may move to keep its pool's waste bounded ([`Pool::settle`]): a copy of at
+/// most this many pages under the pool's lock.
+const SETTLE_MOVES: u32 = 4;
 
 /// Pages all pools hold, data and metadata.
 pub(crate) static POOL_PAGES: AtomicUsize = AtomicUsize::new(0);
@@ -102,27 +107,25 @@ impl Pools {
             sum.objects += s.objects;
             sum.huge_objects += s.huge_objects;
             sum.bytes_stored += s.bytes_stored;
+            sum.pages_compacted += s.pages_compacted;
         }
         sum
     }
 
     /// Moves objects to free what pages that frees, a few moves at a time under each pool's
-    /// lock; returns the number of pages freed. May sleep.
+    /// lock. May sleep.
     // The block frontend's `compact` file calls it.
     #[cfg_attr(not(CONFIG_ZCOMP_BLOCK), allow(dead_code))]
-    pub(crate) fn compact(&self) -> u64 {
+    pub(crate) fn compact(&self) {
         /// Moves per hold of a pool's lock.
         const MOVES: u32 = 32;
-        let mut freed = 0;
         for pool in self.pools.iter() {
             while let Ok(c) = pool.lock().compact(MOVES) {
-                freed += c.pages_freed as u64;
                 if c.done || c.moved == 0 {
                     break;
                 }
             }
         }
-        freed
     }
 
     /// Number of pools.
@@ -370,7 +373,14 @@ impl Engine {
             EntryState::Empty | EntryState::WrittenBack { .. } => return,
         };
         let freed = match pools.pools.get(pool as usize) {
-            Some(pool) => pool.lock().free(handle),
+            // Where sizes shift, frees leave holes that stores do not fill; a few moves now
+            // keep what they waste bounded, where zram waits for its shrinker or `compact`.
+            Some(pool) => {
+                let mut pool = pool.lock();
+                pool.free(handle)
+                    .and_then(|()| pool.settle(SETTLE_MOVES))
+                    .map(drop)
+            }
             None => Err(pool::Error::BadHandle),
         };
         // Only a bug or memory corruption makes the pool refuse its own handle.

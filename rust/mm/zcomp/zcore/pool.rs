@@ -158,6 +158,9 @@ pub struct Pool<S: PageSource> {
     lists: Lists,
     /// The class the next [`Pool::compact`] call starts with.
     compact_class: usize,
+    /// What the pool wasted when compaction last finished, or less if it has wasted less
+    /// since: the waste [`Pool::settle`] measures growth from.
+    settled_waste: u64,
     /// The counters of [`PoolStats`] that are not derived from others.
     stats: PoolStats,
 }
@@ -171,6 +174,7 @@ impl<S: PageSource> Pool<S> {
             spans: Spans::new(),
             lists: Lists::new(),
             compact_class: 0,
+            settled_waste: 0,
             stats: PoolStats {
                 pages_held: 0,
                 data_pages: 0,
@@ -206,10 +210,14 @@ impl<S: PageSource> Pool<S> {
             data_pages,
             meta_pages,
             spans: self.spans.in_use(),
-            fragmentation_bytes: (data_pages * PAGE_SIZE as u64)
-                .saturating_sub(self.stats.bytes_stored),
+            fragmentation_bytes: self.waste(),
             ..self.stats
         }
+    }
+
+    /// Bytes of data pages that hold no object payload: [`PoolStats::fragmentation_bytes`].
+    fn waste(&self) -> u64 {
+        (self.pages.data_pages() * PAGE_SIZE as u64).saturating_sub(self.stats.bytes_stored)
     }
 
     /// Statistics of class `class` (`0..NR_CLASSES`, the huge class last). Walks every span

@@ -10,6 +10,14 @@
 //! lowest free slots, so that its upper pages empty. When compaction is done, each class has
 //! at most one span that is neither full nor packed at its start, so what a class wastes
 //! is under one span's tail plus one page.
+//!
+//! Frees leave holes that stores of the same class fill again, but when the sizes of what
+//! is stored shift, as when a block device's blocks are overwritten with other data, the
+//! holes of the classes that lose objects stay. [`Pool::settle`], which a caller runs after
+//! a free, keeps that waste bounded: it compacts a few objects at a time while the pool
+//! wastes more than a sixteenth of what it stores beyond what it wasted when compaction last
+//! finished, so that the waste compaction cannot remove (class rounding, span tails) never
+//! makes it move objects in vain.
 
 use super::super::page_source::PageSource;
 use super::class::{Class, NR_CLASSES};
@@ -19,6 +27,10 @@ use super::{CompactStats, Error, Pool};
 
 /// Bytes copied at a time when an object moves.
 const MOVE_CHUNK: usize = 256;
+
+/// [`Pool::settle`] compacts once the waste exceeds the settled waste by the bytes stored
+/// shifted right by this much: a sixteenth of them.
+const SETTLE_SLACK_SHIFT: u32 = 4;
 
 impl<S: PageSource> Pool<S> {
     /// Moves at most `max_moves` objects to empty the sparsest spans of each class into the
@@ -57,8 +69,21 @@ impl<S: PageSource> Pool<S> {
         }
         self.compact_class = first;
         self.stats.pages_compacted += done.pages_freed as u64;
+        self.settled_waste = self.waste();
         done.done = true;
         Ok(done)
+    }
+
+    /// Compacts by at most `max_moves` moves if the pool wastes more than a sixteenth of the
+    /// bytes it stores beyond what it wasted when compaction last finished; returns what it
+    /// did, or `None` if it had no reason to move anything. Bounded as [`Pool::compact`].
+    pub fn settle(&mut self, max_moves: u32) -> Result<Option<CompactStats>, Error> {
+        let waste = self.waste();
+        self.settled_waste = self.settled_waste.min(waste);
+        if waste <= self.settled_waste + (self.stats.bytes_stored >> SETTLE_SLACK_SHIFT) {
+            return Ok(None);
+        }
+        self.compact(max_moves).map(Some)
     }
 
     /// Makes one move in `class`, if one is worth making, and returns the pages it freed.
