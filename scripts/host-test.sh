@@ -59,8 +59,21 @@ step "cargo test (unit and property tests)"
 cargo test --workspace
 
 if [ "$MIRI" != 0 ]; then
-	step "cargo miri test (unit tests, reduced property-test cases)"
-	MIRIFLAGS=${MIRIFLAGS:-} cargo +nightly miri test -p zcomp-core
+	# Miri runs a test binary's tests one after another on one CPU: two binaries, each
+	# with half of the tests (the pool's and the rest), use two.
+	step "cargo miri test (unit tests, reduced property-test cases), in two halves at once"
+	export MIRIFLAGS=${MIRIFLAGS:-}
+	cargo +nightly miri test -p zcomp-core --no-run
+	half=(tests::pool:: tests::prop::)
+	cargo +nightly miri test -p zcomp-core -- "${half[@]}" >target/miri-1.log 2>&1 &
+	first=$!
+	cargo +nightly miri test -p zcomp-core -- "${half[@]/#/--skip=}" >target/miri-2.log 2>&1 &
+	second=$!
+	status=0
+	wait "$first" || status=1
+	wait "$second" || status=1
+	cat target/miri-1.log target/miri-2.log
+	[ "$status" = 0 ] || die "Miri failed"
 fi
 
 if [ "$FUZZ_SECONDS" -gt 0 ]; then

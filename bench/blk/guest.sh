@@ -13,7 +13,6 @@ BLKIO=$2
 HERE=$ZCOMP_ROOT/bench/blk
 DATA=/dev/shm/blkdata
 DATA_MIB=64
-HEADROOM_MIB=112	# memory left to the swap workload
 TMP=$(mktemp -d)
 
 # Swap goes to the device itself, not through the swap frontend or zswap.
@@ -117,33 +116,24 @@ report rand-write "$out $(mm_stat "$dev")"
 reset "$dev"
 
 # Swap on the device: bench-swap's hog (two processes fill 96 MiB with the
-# anon core dumps and read it twice) under the whole guest's memory pressure,
-# not a cgroup's: a process locks all available memory but HEADROOM_MIB.
-# zcomp charges the compressed memory of swapped-out pages to their cgroup,
-# stock zram does not, so under a cgroup's limit the two would not run the
-# same workload; the whole guest's memory is the same limit for both.
+# anon core dumps and read it twice), each pushing all of its pages out to
+# the device itself before each read pass (HOG_PAGEOUT=1, MADV_PAGEOUT), so
+# that on both kernels every page goes out and comes back twice. Memory
+# pressure would make what goes out depend on what each boot leaves free,
+# and a cgroup's limit would not be the same limit on both kernels: zcomp
+# charges swapped-out pages' compressed memory to their cgroup, stock zram
+# does not.
 rm -f "$DATA"
 dev=$(device 256M)
 mkswap "$dev" >/dev/null
 swapon "$dev"
-sync
-echo 3 >/proc/sys/vm/drop_caches
-avail=$(awk '$1 == "MemAvailable:" { print int($2 / 1024) }' /proc/meminfo)
-python3 "$HERE/ballast.py" $((avail - HEADROOM_MIB)) >"$TMP/ballast" &
-ballast=$!
-while ! grep -qx ready "$TMP/ballast" 2>/dev/null; do
-	kill -0 "$ballast" || exit 1
-	sleep 0.5
-done
 before_out=$(vmstat pswpout) before_in=$(vmstat pswpin)
 t0=$(date +%s.%N)
-out=$(python3 "$ZCOMP_ROOT/bench/swap/hog.py" "$CORPUS/anon" 96 2 2 \
+out=$(HOG_PAGEOUT=1 python3 "$ZCOMP_ROOT/bench/swap/hog.py" "$CORPUS/anon" 96 2 2 \
 	"/sys/block/${dev#/dev/}" /nonexistent)
 t1=$(date +%s.%N)
 report swap "wall_s=$(echo "$t1 - $t0" | bc)" \
 	"pswpout=$(($(vmstat pswpout) - before_out))" \
 	"pswpin=$(($(vmstat pswpin) - before_in)) $out"
-kill "$ballast"
-wait "$ballast" 2>/dev/null || true
 swapoff "$dev"
 reset "$dev"

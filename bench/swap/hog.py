@@ -6,11 +6,16 @@ core dumps of running programs (the "anon" set of scripts/bench-corpus.sh),
 then reads every page PASSES times in a scattered order, and checks that the
 memory still holds what was written. Run in a memory cgroup limited below
 SIZE, the pages go out to compressed swap as they are written and come back
-as they are read. Prints one line of key=value pairs: the time to fill and
+as they are read. With HOG_PAGEOUT=1 in the environment, each process instead
+pushes all of its pages out to swap itself (madvise(MADV_PAGEOUT)) once it has
+filled them and before every read pass after the first, so that every page goes
+out and comes back the same number of times whatever memory the system has left.
+Prints one line of key=value pairs: the time to fill and
 to read, and the statistics of zswap (its debugfs directory) or of a zram
 device (its sysfs directory) when every page had been written.
 """
 
+import ctypes
 import os
 import select
 import signal
@@ -21,6 +26,9 @@ import zlib
 from peak import peak
 
 PAGE = 4096
+MADV_PAGEOUT = 21
+LIBC = ctypes.CDLL(None, use_errno=True)
+PAGEOUT = os.environ.get("HOG_PAGEOUT") == "1"
 
 
 def fill(mem, corpus):
@@ -43,15 +51,32 @@ def fill(mem, corpus):
     return zlib.crc32(mem)
 
 
+def page_out(mem):
+    """Swaps out the whole pages of MEM now, whatever the memory pressure."""
+    buf = ctypes.c_char.from_buffer(mem)
+    addr = ctypes.addressof(buf)
+    start = -(-addr // PAGE) * PAGE
+    end = (addr + len(mem)) // PAGE * PAGE
+    failed = LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), MADV_PAGEOUT)
+    del buf
+    if failed:
+        sys.stderr.write(f"hog: madvise(MADV_PAGEOUT): errno {ctypes.get_errno()}\n")
+        os._exit(2)
+
+
 def child(corpus, size, passes, ready_w, go_r):
     mem = bytearray(size)
     crc = fill(mem, corpus)
+    if PAGEOUT:
+        page_out(mem)
     os.write(ready_w, b"r")
     os.read(go_r, 1)
     npages = size // PAGE
     step = 7919 % npages or 1
     total = 0
-    for _ in range(passes):
+    for n in range(passes):
+        if PAGEOUT and n > 0:
+            page_out(mem)
         i = 0
         for _ in range(npages):
             total += mem[i * PAGE]

@@ -19,8 +19,8 @@
 //!
 //! A [`Pools`] is several pools, each behind its own reader-writer spinlock, and a store goes
 //! to the pool of the CPU it runs on: stores on different CPUs proceed in parallel, and a
-//! pool's lock is held for writing only to copy an object in, to free one (and make the few
-//! moves that keep the pool's waste bounded) or to compact the pool. Compression runs
+//! pool's lock is held for writing only to copy an object in (and make the few moves that
+//! keep the pool's waste bounded), to free one or to compact the pool. Compression runs
 //! outside every spinlock, in the compressor layer's per-CPU streams; decompression reads the
 //! object in place, under its pool's lock held for reading, which loads on every CPU share.
 //! Copying the object out first, to decompress outside the lock, would cost a copy per load
@@ -45,8 +45,8 @@ use kernel::{
 /// larger ones.
 const MAX_POOLS: usize = 16;
 
-/// Objects a free may move to keep its pool's waste bounded ([`Pool::settle`]): a copy of at
-/// most this many pages under the pool's lock.
+/// Objects a store may move to keep its pool's waste bounded ([`Pool::settle`]): a copy of
+/// at most this many pages under the pool's lock.
 const SETTLE_MOVES: u32 = 4;
 
 /// Pages all pools hold, data and metadata.
@@ -288,11 +288,21 @@ impl Engine {
         state: impl FnOnce(Handle) -> EntryState,
     ) -> Result<Entry> {
         let mut pool = pools.pools[p].lock();
+        let pages = pool.stats().data_pages;
         let handle = pool.store(data).map_err(|_| ENOMEM)?;
-        Entry::new(state(handle)).map_err(|_| {
+        let entry = Entry::new(state(handle)).map_err(|_| {
             let _ = pool.free(handle);
             EINVAL
-        })
+        })?;
+        // A pool that takes a page while it wastes has holes that stores of these sizes do
+        // not fill, as when overwrites bring data of other sizes: a few moves now keep the
+        // waste bounded, where zram waits for its shrinker or a write to `compact`.
+        if pool.stats().data_pages > pages {
+            if let Err(e) = pool.settle(SETTLE_MOVES) {
+                pr_warn!("compacting a pool failed: {:?}\n", e);
+            }
+        }
+        Ok(entry)
     }
 
     /// Fills `out` with the page `entry`, an entry of `pools`, records. May sleep.
@@ -373,14 +383,7 @@ impl Engine {
             EntryState::Empty | EntryState::WrittenBack { .. } => return,
         };
         let freed = match pools.pools.get(pool as usize) {
-            // Where sizes shift, frees leave holes that stores do not fill; a few moves now
-            // keep what they waste bounded, where zram waits for its shrinker or `compact`.
-            Some(pool) => {
-                let mut pool = pool.lock();
-                pool.free(handle)
-                    .and_then(|()| pool.settle(SETTLE_MOVES))
-                    .map(drop)
-            }
+            Some(pool) => pool.lock().free(handle),
             None => Err(pool::Error::BadHandle),
         };
         // Only a bug or memory corruption makes the pool refuse its own handle.

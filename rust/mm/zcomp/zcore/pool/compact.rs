@@ -13,11 +13,13 @@
 //!
 //! Frees leave holes that stores of the same class fill again, but when the sizes of what
 //! is stored shift, as when a block device's blocks are overwritten with other data, the
-//! holes of the classes that lose objects stay. [`Pool::settle`], which a caller runs after
-//! a free, keeps that waste bounded: it compacts a few objects at a time while the pool
-//! wastes more than a sixteenth of what it stores beyond what it wasted when compaction last
-//! finished, so that the waste compaction cannot remove (class rounding, span tails) never
-//! makes it move objects in vain.
+//! holes of the classes that lose objects stay while the other classes take pages.
+//! [`Pool::settle`], which a caller runs after a store that took a page, keeps that waste
+//! bounded: it compacts a few objects at a time while the pool wastes more than a sixteenth
+//! of what it stores beyond what it wasted when compaction last finished, so that the waste
+//! compaction cannot remove (class rounding, span tails) never makes it move objects in
+//! vain. Frees alone never start it: objects that are all going, as when swap is turned
+//! off, are not worth moving, and the holes of a class its next stores fill are not waste.
 
 use super::super::page_source::PageSource;
 use super::class::{Class, NR_CLASSES};
@@ -76,7 +78,8 @@ impl<S: PageSource> Pool<S> {
 
     /// Compacts by at most `max_moves` moves if the pool wastes more than a sixteenth of the
     /// bytes it stores beyond what it wasted when compaction last finished; returns what it
-    /// did, or `None` if it had no reason to move anything. Bounded as [`Pool::compact`].
+    /// did, or `None` if it had no reason to move anything. Meant for after a store that took
+    /// a page. Bounded as [`Pool::compact`].
     pub fn settle(&mut self, max_moves: u32) -> Result<Option<CompactStats>, Error> {
         let waste = self.waste();
         self.settled_waste = self.settled_waste.min(waste);
