@@ -10,5 +10,9 @@ cd "$ZCOMP_ROOT/out/kselftest" || exit 1
 # The cgroup collection is installed for test_zswap, which zcomp's
 # zswap_cgroup_tests.sh runs; only zcomp's collection runs by default.
 [ $# -gt 0 ] || set -- -c zcomp
+# The runner writes each test's output to /dev/stdout, which virtme-ng points at
+# its console port: point it at each process's own standard output, or the
+# results of the tests' cases would bypass the file.
+ln -sf /proc/self/fd/1 /dev/stdout
 ./run_kselftest.sh "$@" | tee "$ZCOMP_GUEST_DIR/selftests.tap"
 exit "${PIPESTATUS[0]}"
