@@ -13,7 +13,6 @@ BLKIO=$2
 HERE=$ZCOMP_ROOT/bench/blk
 DATA=/dev/shm/blkdata
 DATA_MIB=64
-TMP=$(mktemp -d)
 
 # Swap goes to the device itself, not through the swap frontend or zswap.
 echo 0 >/sys/module/zswap/parameters/enabled

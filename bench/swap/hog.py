@@ -10,9 +10,9 @@ as they are read. With HOG_PAGEOUT=1 in the environment, each process instead
 pushes all of its pages out to swap itself (madvise(MADV_PAGEOUT)) once it has
 filled them and before every read pass after the first, so that every page goes
 out and comes back the same number of times whatever memory the system has left.
-Prints one line of key=value pairs: the time to fill and
-to read, and the statistics of zswap (its debugfs directory) or of a zram
-device (its sysfs directory) when every page had been written.
+Prints one line of key=value pairs: the time to fill and to read, and the
+statistics of zswap (its debugfs directory) or of a zram device (its sysfs
+directory) when every page had been written.
 """
 
 import ctypes
