@@ -21,6 +21,7 @@
 pub(crate) mod backing;
 
 use crate::blk_io::{BlkStore, NR_SECONDARY, SECTORS_PER_PAGE};
+use crate::codec::Params;
 use crate::engine::Engine;
 use crate::writeback::WritebackError;
 use crate::zcore::lru::NodeId;
@@ -59,21 +60,6 @@ pub(crate) fn default_algorithm() -> &'static CStr {
         .unwrap_or(ALGORITHMS[0])
 }
 
-/// The level the crypto API compresses `algo` at, for the algorithms of [`ALGORITHMS`] that
-/// have levels (zram's `ZCOMP_PARAM_NO_LEVEL` picks the same ones): zcomp compresses through
-/// the crypto API, which takes no level, so it cannot honour another.
-pub(crate) fn crypto_levels(algo: &CStr) -> Option<&'static [i32]> {
-    match algo.as_bytes() {
-        // The acceleration of LZ4_compress_default().
-        b"lz4" => Some(&[1]),
-        b"lz4hc" => Some(&[9]),
-        b"zstd" => Some(&[3]),
-        // Z_DEFAULT_COMPRESSION, which zlib takes as 6.
-        b"deflate" => Some(&[-1, 6]),
-        _ => None,
-    }
-}
-
 /// A held configuration lock.
 pub(crate) type ConfigGuard<'a> = Guard<'a, Config, kernel::sync::lock::mutex::MutexBackend>;
 
@@ -84,6 +70,9 @@ pub(crate) struct Config {
     /// The secondary compressors of the next initialisation, by priority from 1:
     /// `recomp_algorithm`.
     pub(crate) secondary: [Option<&'static CStr>; NR_SECONDARY],
+    /// The level and dictionary of each algorithm, the primary one first:
+    /// `algorithm_params`.
+    pub(crate) params: [Params; NR_SECONDARY + 1],
     /// The size in bytes, zero until the device is initialised: `disksize`.
     pub(crate) disksize: u64,
     /// The backing device of the next initialisation: `backing_dev`.
@@ -116,6 +105,7 @@ impl BlkDev {
         let config = Config {
             algorithm: default_algorithm(),
             secondary: [None; NR_SECONDARY],
+            params: Default::default(),
             disksize: 0,
             backing: None,
         };
@@ -161,10 +151,16 @@ impl BlkDev {
             .checked_next_multiple_of(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
         let compressors = &self.engine.compressors;
-        let algo = compressors.id_of(config.algorithm)?;
+        let algo = compressors.id_of(config.algorithm, &config.params[0])?;
         let mut secondary = [None; NR_SECONDARY];
-        for (id, name) in secondary.iter_mut().zip(config.secondary) {
-            *id = name.map(|name| compressors.id_of(name)).transpose()?;
+        for ((id, name), params) in secondary
+            .iter_mut()
+            .zip(config.secondary)
+            .zip(&config.params[1..])
+        {
+            *id = name
+                .map(|name| compressors.id_of(name, params))
+                .transpose()?;
         }
         let backing = config.backing.clone().map(BackingStore::new).transpose()?;
         let nr_pages = disksize / PAGE_SIZE as u64;
@@ -231,6 +227,7 @@ impl BlkDev {
         config.disksize = 0;
         config.algorithm = default_algorithm();
         config.secondary = [None; NR_SECONDARY];
+        config.params = Default::default();
         config.backing = None;
         self.limit_pages.store(0, Ordering::Relaxed);
     }

@@ -8,9 +8,11 @@
 //! not entirely understood (trailing characters after a size, say) is refused with `EINVAL`
 //! and changes nothing.
 
+use crate::blk::backing::path_arg;
 use crate::blk::backing::WritebackMode;
-use crate::blk::{crypto_levels, BlkDev, BlkOps, Config, ALGORITHMS};
+use crate::blk::{BlkDev, BlkOps, Config, ALGORITHMS};
 use crate::blk_io::{Recompression, NR_SECONDARY};
+use crate::codec::{Dict, Params};
 use crate::zcore::page_source::PAGE_SIZE;
 use crate::zcore::parse::{
     key_values, parse_c_u64, parse_i32, parse_size, parse_u64, trim_newline,
@@ -18,7 +20,8 @@ use crate::zcore::parse::{
 use core::fmt::Write;
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
-    bindings, block::disk::DiskRef, compress::Compressor, cpu, ffi::c_char, prelude::*, str::CStr,
+    bindings, block::disk::DiskRef, compress::Compressor, cpu, ffi::c_char, prelude::*, read_file,
+    str::CStr, sync::Arc,
 };
 
 /// Longest algorithm name zram takes, `CRYPTO_MAX_ALG_NAME` with its terminator.
@@ -84,53 +87,57 @@ fn set_algorithm(dev: &BlkDev, set: impl FnOnce(&mut Config)) -> Result {
 }
 
 /// Carries out a write to `algorithm_params` of `dev`: `[algo=NAME | priority=N] [level=L]
-/// [dict=PATH]`. zram keeps the level and dictionary for the algorithm's next set-up; zcomp
-/// compresses through the crypto API, which takes neither, so it accepts what it already
-/// does (no level, the API's own level, any level of an algorithm without levels, which zram
-/// ignores too) and refuses the rest with `EOPNOTSUPP` rather than ignore it.
+/// [dict=PATH]`. As zram, the write replaces the level and dictionary of one of the device's
+/// algorithms, which it takes at the next initialisation; the dictionary is read now. A
+/// level the algorithm's compressor cannot honour is refused now (see [`Params`]).
 fn set_params(dev: &BlkDev, input: &[u8]) -> Result {
-    let (mut algo, mut priority, mut level, mut dict) = (None, 0, None, false);
+    let (mut algo, mut priority, mut level, mut dict) = (None, 0, None, None);
     for word in key_values(input) {
         match word.ok_or(EINVAL)? {
             (b"algo", name) => algo = Some(name),
             (b"priority", p) => priority = parse_i32(p).ok_or(EINVAL)?,
             (b"level", l) => level = Some(parse_i32(l).ok_or(EINVAL)?),
-            (b"dict", _) => dict = true,
+            (b"dict", path) => dict = Some(path),
             _ => return Err(EINVAL),
         }
     }
-    let config = dev.lock();
+    let dict = dict.map(read_dict).transpose()?;
+    let params = Params { level, dict };
+    let mut config = dev.lock();
     let mut algorithms =
         Iterator::chain(core::iter::once(Some(config.algorithm)), config.secondary);
     // As zram: `algo` names one of the device's algorithms, and overrides `priority`.
-    let target = match algo {
-        Some(name) => algorithms.find(|a| a.is_some_and(|a| a.as_bytes() == name)),
+    let (prio, target) = match algo {
+        Some(name) => algorithms
+            .enumerate()
+            .find(|(_, a)| a.is_some_and(|a| a.as_bytes() == name)),
         None => usize::try_from(priority)
             .ok()
-            .and_then(|p| algorithms.nth(p)),
+            .and_then(|p| Some((p, algorithms.nth(p)?))),
     }
     .ok_or(EINVAL)?;
-    if !dict && level.is_none() {
-        return Ok(());
+    // A priority with no algorithm yet has its parameters checked when it gets one.
+    if let Some(target) = target {
+        params.for_algorithm(target)?;
     }
-    // A level for a priority with no algorithm yet cannot be checked.
-    let target = target.ok_or(EINVAL)?;
-    if dict {
-        pr_info!("{}: compression dictionaries are not supported\n", target);
-        return Err(EOPNOTSUPP);
-    }
-    match (level, crypto_levels(target)) {
-        (Some(l), Some(levels)) if !levels.contains(&l) => {
-            pr_info!(
-                "{}: level {} is not supported, only {}\n",
-                target,
-                l,
-                levels[levels.len() - 1]
-            );
-            Err(EOPNOTSUPP)
-        }
-        _ => Ok(()),
-    }
+    config.params[prio] = params;
+    Ok(())
+}
+
+/// Reads the compression dictionary at `path`, a sysfs write. Fails with `EINVAL`, as zram,
+/// if the file cannot be read. May sleep.
+fn read_dict(path: &[u8]) -> Result<Dict> {
+    let path = path_arg(path)?;
+    let path = CStr::from_bytes_with_nul(&path).map_err(|_| EINVAL)?;
+    let bytes = read_file::read_from_path(path, i32::MAX as usize).map_err(|e| {
+        pr_info!(
+            "cannot read the dictionary {}: error {}\n",
+            path,
+            e.to_errno()
+        );
+        EINVAL
+    })?;
+    Ok(Arc::new(bytes, GFP_KERNEL)?)
 }
 
 /// Prints attribute `name` of `dev` into `out`.

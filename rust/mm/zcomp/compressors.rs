@@ -3,8 +3,10 @@
 //! The compressor layer: the engine's compression algorithms, each with a stream per CPU.
 //!
 //! An entry records which of the engine's [`NR_ALGOS`] algorithms compressed it, so entries
-//! stay readable after the compressor of new stores changes. An algorithm, once the engine
-//! has used it, keeps its number for the engine's lifetime: selecting a name again finds it.
+//! stay readable after the compressor of new stores changes. An algorithm is a name and the
+//! level and dictionary it was given (see [`codec`](crate::codec)); once the engine has used
+//! it, it keeps its number for the engine's lifetime: selecting the same name with the same
+//! parameters again finds it.
 //!
 //! A stream is a transform and a buffer for one operation at a time. Each algorithm has one
 //! per CPU id behind a mutex: a task that is preempted and moves keeps its stream locked, and
@@ -16,6 +18,7 @@
 //! when the algorithm is selected, never on the swap path: stores run in reclaim, and an
 //! allocation under a stream's mutex would make reclaim wait on itself.
 
+use crate::codec::{Codec, Params, Transform};
 use crate::zcore::entry::NR_ALGOS;
 use crate::zcore::page_source::PAGE_SIZE;
 use core::sync::atomic::{AtomicPtr, AtomicU8, Ordering};
@@ -29,32 +32,29 @@ const STREAM_BUFFER: usize = 2 * PAGE_SIZE;
 
 /// A transform and its output buffer.
 struct Stream {
-    tfm: Compressor,
+    tfm: Transform,
     buf: KVec<u8>,
-}
-
-impl Stream {
-    fn new(name: &CStr) -> Result<Self> {
-        Ok(Self {
-            tfm: Compressor::new(name)?,
-            buf: KVec::from_elem(0, STREAM_BUFFER, GFP_KERNEL)?,
-        })
-    }
 }
 
 /// One algorithm and its streams, one per CPU id.
 struct Algorithm {
     name: CString,
+    params: Params,
+    codec: Codec,
     streams: KVec<Pin<KBox<Mutex<Stream>>>>,
 }
 
 impl Algorithm {
     /// Makes the algorithm's streams. May sleep.
-    fn new(name: &CStr) -> Result<Self> {
+    fn new(name: &CStr, params: Params) -> Result<Self> {
+        let codec = Codec::new(name, &params, PAGE_SIZE)?;
         let nr = cpu::nr_cpu_ids() as usize;
         let mut streams = KVec::with_capacity(nr, GFP_KERNEL)?;
         for _ in 0..nr {
-            let stream = Stream::new(name)?;
+            let stream = Stream {
+                tfm: codec.transform(name)?,
+                buf: KVec::from_elem(0, STREAM_BUFFER, GFP_KERNEL)?,
+            };
             streams.push(
                 KBox::pin_init(new_mutex!(stream, "zcomp_stream"), GFP_KERNEL)?,
                 GFP_KERNEL,
@@ -62,12 +62,14 @@ impl Algorithm {
         }
         Ok(Self {
             name: CString::try_from_fmt(fmt!("{}", name))?,
+            params,
+            codec,
             streams,
         })
     }
 
     /// Runs `f` with the calling CPU's stream. May sleep.
-    fn with_stream<R>(&self, f: impl FnOnce(&mut Compressor, &mut [u8]) -> Result<R>) -> Result<R> {
+    fn with_stream<R>(&self, f: impl FnOnce(&mut Transform, &mut [u8]) -> Result<R>) -> Result<R> {
         let cpu = cpu::current_cpu_hint() as usize % self.streams.len();
         let mut stream = self.streams[cpu].lock();
         let Stream { tfm, buf } = &mut *stream;
@@ -109,31 +111,42 @@ impl Compressors {
     /// Makes `name` the algorithm of the swap frontend's new stores; fails as
     /// [`Compressors::id_of`]. May sleep.
     pub(crate) fn select(&self, name: &CStr) -> Result {
-        let id = self.id_of(name)?;
+        let id = self.id_of(name, &Params::default())?;
         self.current.store(id, Ordering::Release);
         Ok(())
     }
 
-    /// The number of algorithm `name`, given one if it has none. Fails with `ENOENT` if the
-    /// crypto API has no such compression algorithm and with `ENOSPC` if [`NR_ALGOS`] others
-    /// have been used. May sleep.
-    pub(crate) fn id_of(&self, name: &CStr) -> Result<u8> {
+    /// The number of algorithm `name` with `params`, given one if it has none. Fails with
+    /// `ENOENT` if the crypto API has no such compression algorithm, with `ENOSPC` if
+    /// [`NR_ALGOS`] others have been used, and as [`Params::for_algorithm`]. May sleep.
+    pub(crate) fn id_of(&self, name: &CStr, params: &Params) -> Result<u8> {
+        let params = params.for_algorithm(name)?;
         let _guard = self.select_lock.lock();
         let mut free = None;
         for id in 0..NR_ALGOS {
             match self.get(id) {
-                Some(algo) if algo.name.as_bytes() == name.as_bytes() => return Ok(id),
+                Some(algo)
+                    if algo.name.as_bytes() == name.as_bytes() && algo.params.same(&params) =>
+                {
+                    return Ok(id)
+                }
                 Some(_) => {}
                 None => {
                     free.get_or_insert(id);
                 }
             }
         }
-        let id = free.ok_or(ENOSPC)?;
+        let Some(id) = free else {
+            pr_info!(
+                "{}: no room for another algorithm or set of parameters\n",
+                name
+            );
+            return Err(ENOSPC);
+        };
         if !Compressor::exists(name) {
             return Err(ENOENT);
         }
-        let algo = KBox::new(Algorithm::new(name)?, GFP_KERNEL)?;
+        let algo = KBox::new(Algorithm::new(name, params)?, GFP_KERNEL)?;
         // INVARIANT: the slot was null and is published once, with a leaked box that
         // `Drop` frees; `current` names it only after that.
         self.algos[id as usize].store(KBox::into_raw(algo), Ordering::Release);
@@ -156,7 +169,7 @@ impl Compressors {
     ) -> Result<R> {
         let algo = self.get(id).ok_or(EINVAL)?;
         algo.with_stream(|tfm, buf| {
-            let len = tfm.compress(src, buf)?;
+            let len = algo.codec.compress(tfm, src, buf)?;
             if len >= PAGE_SIZE {
                 return Err(E2BIG);
             }
@@ -179,10 +192,13 @@ impl Compressors {
         let algo = self.get(id).ok_or(EINVAL)?;
         algo.with_stream(|tfm, buf| {
             let scratch = buf.first_chunk_mut::<PAGE_SIZE>().ok_or(EINVAL)?;
-            source(scratch, &mut |src| match tfm.decompress(src, dst) {
-                Ok(PAGE_SIZE) => Ok(()),
-                _ => Err(EIO),
-            })
+            source(
+                scratch,
+                &mut |src| match algo.codec.decompress(tfm, src, dst) {
+                    Ok(PAGE_SIZE) => Ok(()),
+                    _ => Err(EIO),
+                },
+            )
         })
     }
 }

@@ -15,7 +15,8 @@
 //! | file | what |
 //! |---|---|
 //! | `engine.rs` | pages in, entries out: same-filled pages, compression, the pools, the limit |
-//! | `compressors.rs` | the compression algorithms and their per-CPU streams |
+//! | `compressors.rs`, `codec.rs` | the compression algorithms, their levels and dictionaries,
+//!   and their per-CPU streams |
 //! | `writeback.rs` | the writeback policy of `zcore` run on the engine's LRU and counters |
 //! | `swap.rs` | the swap frontend: zswap's interface, over an index per swap device |
 //! | `swapcache.rs` | the swap cache folio that a page is written back through |
@@ -34,6 +35,7 @@ mod blk;
 mod blk_attrs;
 #[cfg(CONFIG_ZCOMP_BLOCK)]
 mod blk_io;
+mod codec;
 mod compressors;
 mod engine;
 mod glue;

@@ -7,8 +7,8 @@
 # filesystem of real files that survives a drop of every cache; what zram
 # refuses refused, and malformed writes to every attribute failing and
 # changing nothing; an empty 100 GiB device costing under 1 MiB;
-# algorithm_params taking the levels zcomp compresses at and refusing the
-# others.
+# algorithm_params taking levels and dictionaries that change how blocks
+# compress.
 
 DIR=$(dirname "$(readlink -f "$0")")
 . "$DIR"/../kselftest/ktap_helpers.sh
@@ -50,7 +50,7 @@ new_device() {
 	echo "$id"
 }
 
-ktap_set_plan 7
+ktap_set_plan 8
 
 # 1. hot_add and hot_remove.
 id=$(new_device)
@@ -149,38 +149,75 @@ ktap_print_msg "disksize 100G took ${cost} KiB"
 echo 1 >"$sys/reset"
 ktap_test_result "an empty 100 GiB device costs under 1 MiB" [ "$cost" -lt 1024 ]
 
-# 7. algorithm_params takes the level the crypto API compresses an algorithm
-# at, and any level of an algorithm without levels, which zram ignores; it
-# refuses other levels and dictionaries with EOPNOTSUPP rather than ignore
-# them, and names of algorithms the device does not use with EINVAL.
+# 7. algorithm_params takes levels and dictionaries for a priority of the
+# device, as zram: a level of an algorithm without levels is ignored, as is a
+# priority with no algorithm yet; names of algorithms the device does not use,
+# priorities past the last and files that cannot be read are refused.
 ok=1
 takes() {
 	printf '%s' "$1" 2>/dev/null >"$sys/algorithm_params" ||
 		{ ktap_print_msg "algorithm_params refused '$1'"; ok=0; }
 }
-unsupported() {
-	local err
-
-	if err=$({ printf '%s' "$1" >"$sys/algorithm_params"; } 2>&1); then
-		ktap_print_msg "algorithm_params took '$1'"
-		ok=0
-	elif [[ $err != *"not supported"* ]]; then
-		ktap_print_msg "algorithm_params refused '$1' with: $err"
-		ok=0
-	fi
-}
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; cleanup' EXIT
+# Python sources, as a filesystem of real files holds them: a dictionary of
+# 64 KiB from some, 4 MiB of data from others.
+find "$src" -name '*.py' -size +8k | sort >"$TMP/files"
+xargs cat <"$TMP/files" 2>/dev/null | head -c 64K >"$TMP/dict"
+tail -n +200 "$TMP/files" | xargs cat 2>/dev/null | head -c 4M >"$TMP/data"
 echo zstd >"$sys/comp_algorithm" && echo "algo=lzo priority=1" >"$sys/recomp_algorithm" || ok=0
 takes ""
 takes "level=3"
-takes "algo=zstd level=3"
+takes "algo=zstd level=19"
+takes "algo=zstd level=-5 dict=$TMP/dict"
 takes "priority=1 level=5"
-takes "algo=lzo level=5"
-unsupported "level=19"
-unsupported "algo=zstd level=1"
-unsupported "algo=zstd dict=/etc/hostname"
-refuse algorithm_params "algo=lz4 level=1" "priority=2 level=1"
+takes "algo=lzo level=5 dict=$TMP/dict"
+takes "priority=2 level=1"
+refuse algorithm_params "algo=lz4 level=1" "priority=4 level=1" "dict=$TMP/nonesuch" \
+	"dict=$TMP" "dict=/dev/null" "dict="
+if grep -qw deflate "$sys/comp_algorithm"; then
+	echo deflate >"$sys/comp_algorithm" || ok=0
+	refuse algorithm_params "level=1"
+	takes "level=6"
+fi
 echo 1 >"$sys/reset"
-ktap_test_result "algorithm_params takes the levels zcomp compresses at, refuses the others" \
+ktap_test_result "algorithm_params takes levels and dictionaries, refuses what zram refuses" \
+	[ $ok = 1 ]
+
+# 8. Levels and dictionaries change how blocks compress, and every block reads
+# back: lz4 at acceleration 16 compresses less than at its default, a
+# dictionary of the same kind of text makes lz4 and zstd compress more, and
+# recompression with zstd and a dictionary compresses more than zstd alone.
+ok=1
+# compressed ALGO PARAMS [RECOMP_PARAMS]: the compressed size of the data on
+# a device with ALGO given PARAMS, after recompression with zstd given
+# RECOMP_PARAMS if there are any; 0 if the data does not read back.
+compressed() {
+	echo "$1" >"$sys/comp_algorithm" &&
+		{ [ -z "$2" ] || echo "$2" >"$sys/algorithm_params"; } &&
+		{ [ -z "$3" ] || { echo "algo=zstd priority=1" >"$sys/recomp_algorithm" &&
+			echo "priority=1 $3" >"$sys/algorithm_params"; }; } &&
+		echo 8M >"$sys/disksize" &&
+		dd if="$TMP/data" of="/dev/zram$id" bs=1M oflag=direct status=none &&
+		{ [ -z "$3" ] || echo priority=1 >"$sys/recompress"; } &&
+		cmp -s "$TMP/data" <(dd if="/dev/zram$id" bs=1M count=4 iflag=direct status=none) &&
+		awk '{ print $2 }' "$sys/mm_stat" || echo 0
+	echo 1 >"$sys/reset"
+}
+lz4=$(compressed lz4 "")
+lz4_fast=$(compressed lz4 "level=16")
+lz4_dict=$(compressed lz4 "dict=$TMP/dict")
+zstd=$(compressed zstd "")
+zstd_dict=$(compressed zstd "level=9 dict=$TMP/dict")
+recomp=$(compressed lz4 "" "dict=$TMP/dict")
+ktap_print_msg "4 MiB compressed: lz4 $lz4, level=16 $lz4_fast, dict $lz4_dict;" \
+	"zstd $zstd, level=9 dict $zstd_dict; lz4 recompressed by zstd with dict $recomp"
+for size in "$lz4" "$lz4_fast" "$lz4_dict" "$zstd" "$zstd_dict" "$recomp"; do
+	[ "$size" -gt 0 ] || ok=0
+done
+[ "$lz4_fast" -gt "$lz4" ] && [ "$lz4_dict" -lt "$lz4" ] && [ "$zstd_dict" -lt "$zstd" ] &&
+	[ "$recomp" -lt "$zstd" ] || ok=0
+ktap_test_result "levels and dictionaries change the compression; every block reads back" \
 	[ $ok = 1 ]
 
 ktap_finished

@@ -28,8 +28,21 @@ use kernel::{
     workqueue::{self, impl_has_work, new_work, Work, WorkItem},
 };
 
-/// Longest path `backing_dev` takes, `PATH_MAX` with its terminator.
+/// Longest path a sysfs file takes, `PATH_MAX` with its terminator.
 const PATH_MAX: usize = 4096;
+
+/// The path written to a sysfs file, without its newline, NUL-terminated. Fails with
+/// `ENAMETOOLONG` past `PATH_MAX`.
+pub(crate) fn path_arg(input: &[u8]) -> Result<KVec<u8>> {
+    let path = trim_newline(input);
+    if path.len() >= PATH_MAX {
+        return Err(Error::from_errno(-(kernel::bindings::ENAMETOOLONG as i32)));
+    }
+    let mut name = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
+    name.extend_from_slice(path, GFP_KERNEL)?;
+    name.push(0, GFP_KERNEL)?;
+    Ok(name)
+}
 
 /// A page-sized buffer that a bio can carry.
 pub(crate) type IoPage = KBox<[u8; PAGE_SIZE]>;
@@ -51,13 +64,7 @@ impl Backing {
     /// `EINVAL` for a device of no pages, as zram does (an uninitialised zram device has
     /// none, so no device is its own backing device). May sleep.
     pub(crate) fn open<H>(path: &[u8], holder: &H) -> Result<Self> {
-        let path = trim_newline(path);
-        if path.len() >= PATH_MAX {
-            return Err(Error::from_errno(-(kernel::bindings::ENAMETOOLONG as i32)));
-        }
-        let mut name = KVec::with_capacity(path.len() + 1, GFP_KERNEL)?;
-        name.extend_from_slice(path, GFP_KERNEL)?;
-        name.push(0, GFP_KERNEL)?;
+        let name = path_arg(path)?;
         let file = BdevFile::open_exclusive(
             CStr::from_bytes_with_nul(&name).map_err(|_| EINVAL)?,
             holder,
