@@ -64,7 +64,7 @@ if [ "$MIRI" != 0 ]; then
 	step "cargo miri test (unit tests, reduced property-test cases), in two halves at once"
 	export MIRIFLAGS=${MIRIFLAGS:-}
 	cargo +nightly miri test -p zcomp-core --no-run
-	half=(tests::pool:: tests::prop::)
+	half=(tests::pool::)
 	cargo +nightly miri test -p zcomp-core -- "${half[@]}" >target/miri-1.log 2>&1 &
 	first=$!
 	cargo +nightly miri test -p zcomp-core -- "${half[@]/#/--skip=}" >target/miri-2.log 2>&1 &

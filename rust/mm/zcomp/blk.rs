@@ -151,23 +151,34 @@ impl BlkDev {
             .checked_next_multiple_of(PAGE_SIZE as u64)
             .ok_or(EINVAL)?;
         let compressors = &self.engine.compressors;
-        let algo = compressors.id_of(config.algorithm, &config.params[0])?;
-        let mut secondary = [None; NR_SECONDARY];
-        for ((id, name), params) in secondary
-            .iter_mut()
-            .zip(config.secondary)
-            .zip(&config.params[1..])
-        {
-            *id = name
-                .map(|name| compressors.id_of(name, params))
-                .transpose()?;
-        }
-        let backing = config.backing.clone().map(BackingStore::new).transpose()?;
-        let nr_pages = disksize / PAGE_SIZE as u64;
-        let store = KBox::new(
-            BlkStore::new(self.engine, self.id, nr_pages, algo, secondary, backing)?,
-            GFP_KERNEL,
-        )?;
+        // The uses of the primary algorithm and the secondary ones, by priority.
+        let mut uses = [None; NR_SECONDARY + 1];
+        let names = Iterator::chain(core::iter::once(Some(config.algorithm)), config.secondary);
+        let store = (|| {
+            for ((used, name), params) in uses.iter_mut().zip(names).zip(&config.params) {
+                *used = name.map(|n| compressors.acquire(n, params)).transpose()?;
+            }
+            let (algo, secondary) = uses.split_first().ok_or(EINVAL)?;
+            let secondary = secondary.try_into().map_err(|_| EINVAL)?;
+            let backing = config.backing.clone().map(BackingStore::new).transpose()?;
+            let nr_pages = disksize / PAGE_SIZE as u64;
+            let store = BlkStore::new(
+                self.engine,
+                self.id,
+                nr_pages,
+                algo.ok_or(EINVAL)?,
+                secondary,
+                backing,
+            )?;
+            KBox::new(store, GFP_KERNEL).map_err(Error::from)
+        })();
+        let store = store.inspect_err(|_| {
+            for id in uses.into_iter().flatten() {
+                // SAFETY: The use came from `acquire` above, and nothing was compressed with
+                // it.
+                unsafe { compressors.release(id) };
+            }
+        })?;
         // INVARIANT: published under the lock, from null.
         self.store.store(KBox::into_raw(store), Ordering::Release);
         config.disksize = disksize;

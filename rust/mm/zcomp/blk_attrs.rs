@@ -8,8 +8,7 @@
 //! not entirely understood (trailing characters after a size, say) is refused with `EINVAL`
 //! and changes nothing.
 
-use crate::blk::backing::path_arg;
-use crate::blk::backing::WritebackMode;
+use crate::blk::backing::{path_arg, WritebackMode};
 use crate::blk::{BlkDev, BlkOps, Config, ALGORITHMS};
 use crate::blk_io::{Recompression, NR_SECONDARY};
 use crate::codec::{Dict, Params};
@@ -88,8 +87,9 @@ fn set_algorithm(dev: &BlkDev, set: impl FnOnce(&mut Config)) -> Result {
 
 /// Carries out a write to `algorithm_params` of `dev`: `[algo=NAME | priority=N] [level=L]
 /// [dict=PATH]`. As zram, the write replaces the level and dictionary of one of the device's
-/// algorithms, which it takes at the next initialisation; the dictionary is read now. A
-/// level the algorithm's compressor cannot honour is refused now (see [`Params`]).
+/// algorithms, which it takes at the next initialisation, and which a reset forgets; the
+/// dictionary is read now. A level the algorithm's compressor cannot honour is refused now
+/// (see [`Params`]).
 fn set_params(dev: &BlkDev, input: &[u8]) -> Result {
     let (mut algo, mut priority, mut level, mut dict) = (None, 0, None, None);
     for word in key_values(input) {
@@ -116,7 +116,8 @@ fn set_params(dev: &BlkDev, input: &[u8]) -> Result {
             .and_then(|p| Some((p, algorithms.nth(p)?))),
     }
     .ok_or(EINVAL)?;
-    // A priority with no algorithm yet has its parameters checked when it gets one.
+    // A priority with no algorithm yet, or whose algorithm changes, has its parameters
+    // checked again when the device is initialised.
     if let Some(target) = target {
         params.for_algorithm(target)?;
     }
@@ -127,7 +128,7 @@ fn set_params(dev: &BlkDev, input: &[u8]) -> Result {
 /// Reads the compression dictionary at `path`, a sysfs write. Fails with `EINVAL`, as zram,
 /// if the file cannot be read. May sleep.
 fn read_dict(path: &[u8]) -> Result<Dict> {
-    let path = path_arg(path)?;
+    let path = path_arg(path).map_err(|_| EINVAL)?;
     let path = CStr::from_bytes_with_nul(&path).map_err(|_| EINVAL)?;
     let bytes = read_file::read_from_path(path, i32::MAX as usize).map_err(|e| {
         pr_info!(

@@ -226,7 +226,11 @@ pub(crate) struct BlkStore {
 
 impl BlkStore {
     /// A store for device `id`, of `nr_pages` blocks, compressing with algorithm `algo`,
-    /// recompressing with `secondary`, writing back to `backing`.
+    /// recompressing with `secondary`, writing back to `backing`. On success the store holds
+    /// the caller's uses of the algorithms ([`Compressors::acquire`]), and gives them back when
+    /// it is dropped.
+    ///
+    /// [`Compressors::acquire`]: crate::compressors::Compressors::acquire
     pub(crate) fn new(
         engine: &'static Engine,
         id: u32,
@@ -782,6 +786,12 @@ impl Drop for BlkStore {
                     self.unstore(record);
                 }
             }
+        }
+        let secondary = self.secondary.into_iter().flatten();
+        for id in Iterator::chain(core::iter::once(self.algo), secondary) {
+            // SAFETY: `new` gave the store these uses, and the store's entries, the only
+            // ones it made with them, are all freed above.
+            unsafe { self.engine.compressors.release(id) };
         }
     }
 }

@@ -9,7 +9,9 @@
 //! algorithm given neither, so the default configuration compresses exactly as zswap does.
 //! As zram, it ignores a level for algorithms without levels (lzo, lzo-rle, 842) and a
 //! dictionary for those without dictionaries (the same and deflate). It refuses a deflate
-//! level other than the crypto API's, which zram's deflate backend would honour.
+//! level other than the crypto API's, which zram's deflate backend would honour. lz4 and
+//! lz4hc use the last 64 KiB of a longer dictionary and none of one shorter than 8 bytes,
+//! where zram's backends fail every compression and store each block whole.
 
 use kernel::{
     compress::{lz4, zstd, Compressor},
@@ -57,22 +59,26 @@ impl Params {
 pub(crate) enum Codec {
     /// Through the crypto API.
     Crypto,
+    /// Through the library's LZ4 at `acceleration`, with `dict` if given.
     Lz4 {
         acceleration: i32,
         dict: Option<Dict>,
     },
-    Lz4Hc {
-        level: i32,
-        dict: Option<Dict>,
-    },
+    /// Through the library's LZ4HC at `level`, with `dict` if given.
+    Lz4Hc { level: i32, dict: Option<Dict> },
+    /// Through the library's zstd, at the setup's level and with its dictionary.
     Zstd(zstd::Setup),
 }
 
-/// The working state of one stream of a [`Codec`].
+/// The working state of one stream of a [`Codec`], of the variant of the same name.
 pub(crate) enum Transform {
+    /// A crypto API transform.
     Crypto(Compressor),
+    /// LZ4's working memory.
     Lz4(lz4::Lz4),
+    /// LZ4HC's working memory.
     Lz4Hc(lz4::Lz4Hc),
+    /// zstd's contexts, made for the codec's setup.
     Zstd(zstd::Context),
 }
 

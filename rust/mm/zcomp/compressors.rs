@@ -4,9 +4,10 @@
 //!
 //! An entry records which of the engine's [`NR_ALGOS`] algorithms compressed it, so entries
 //! stay readable after the compressor of new stores changes. An algorithm is a name and the
-//! level and dictionary it was given (see [`codec`](crate::codec)); once the engine has used
-//! it, it keeps its number for the engine's lifetime: selecting the same name with the same
-//! parameters again finds it.
+//! level and dictionary it was given (see [`codec`](crate::codec)). Its users hold uses of
+//! it: the swap frontend keeps those it selects for the engine's lifetime, a block device
+//! gives its own back when it is reset, and the last use frees the algorithm. The same name
+//! with the same parameters finds the same algorithm while it is in use.
 //!
 //! A stream is a transform and a buffer for one operation at a time. Each algorithm has one
 //! per CPU id behind a mutex: a task that is preempted and moves keeps its stream locked, and
@@ -37,11 +38,14 @@ struct Stream {
 }
 
 /// One algorithm and its streams, one per CPU id.
+///
+/// The streams come first: they go before the codec, whose dictionaries zstd's contexts
+/// refer to.
 struct Algorithm {
+    streams: KVec<Pin<KBox<Mutex<Stream>>>>,
     name: CString,
     params: Params,
     codec: Codec,
-    streams: KVec<Pin<KBox<Mutex<Stream>>>>,
 }
 
 impl Algorithm {
@@ -61,10 +65,10 @@ impl Algorithm {
             )?;
         }
         Ok(Self {
+            streams,
             name: CString::try_from_fmt(fmt!("{}", name))?,
             params,
             codec,
-            streams,
         })
     }
 
@@ -77,18 +81,20 @@ impl Algorithm {
     }
 }
 
-/// The algorithms the engine has used, and the one new stores use.
+/// The algorithms in use, and the one the swap frontend's new stores use.
 ///
 /// # Invariants
 ///
-/// A non-null `algos[i]` points to an `Algorithm` leaked from a `KBox` that lives as long as
-/// `self`; once non-null it never changes. `current` is below [`NR_ALGOS`] and `algos[current]`
+/// A non-null `algos[i]` points to an `Algorithm` leaked from a `KBox`, and `users[i]` is
+/// not zero; it is freed, and the slot cleared, only by [`Compressors::release`] of its last
+/// user. A null `algos[i]` has no users. `current` is below [`NR_ALGOS`] and `algos[current]`
 /// is non-null, unless no algorithm was ever selected.
 pub(crate) struct Compressors {
     algos: [AtomicPtr<Algorithm>; NR_ALGOS as usize],
     current: AtomicU8,
-    /// Serialises [`Compressors::select`].
-    select_lock: Pin<KBox<Mutex<()>>>,
+    /// How many uses [`Compressors::acquire`] handed out of each algorithm, and not yet
+    /// released; the lock serialises adding and removing algorithms.
+    users: Pin<KBox<Mutex<[u32; NR_ALGOS as usize]>>>,
 }
 
 impl Compressors {
@@ -97,38 +103,47 @@ impl Compressors {
         Ok(Self {
             algos: core::array::from_fn(|_| AtomicPtr::new(core::ptr::null_mut())),
             current: AtomicU8::new(0),
-            select_lock: KBox::pin_init(new_mutex!((), "zcomp_select"), GFP_KERNEL)?,
+            users: KBox::pin_init(
+                new_mutex!([0; NR_ALGOS as usize], "zcomp_algorithms"),
+                GFP_KERNEL,
+            )?,
         })
     }
 
     fn get(&self, id: u8) -> Option<&Algorithm> {
         let ptr = self.algos.get(id as usize)?.load(Ordering::Acquire);
-        // SAFETY: By the type invariant a non-null pointer is an `Algorithm` that lives as long
-        // as `self`; the acquire load pairs with the release store that published it.
+        // SAFETY: By the type invariant a non-null pointer is an `Algorithm` that only the
+        // release of its last use frees, after which, by the safety requirements of
+        // `release`, nobody compresses or decompresses with `id`; the acquire load pairs with
+        // the release store that published it.
         unsafe { ptr.as_ref() }
     }
 
     /// Makes `name` the algorithm of the swap frontend's new stores; fails as
-    /// [`Compressors::id_of`]. May sleep.
+    /// [`Compressors::acquire`]. The use is never released: entries of the swap frontend
+    /// compressed with an earlier algorithm may stay in the pools for as long as their pages
+    /// stay swapped out. May sleep.
     pub(crate) fn select(&self, name: &CStr) -> Result {
-        let id = self.id_of(name, &Params::default())?;
+        let id = self.acquire(name, &Params::default())?;
         self.current.store(id, Ordering::Release);
         Ok(())
     }
 
-    /// The number of algorithm `name` with `params`, given one if it has none. Fails with
-    /// `ENOENT` if the crypto API has no such compression algorithm, with `ENOSPC` if
-    /// [`NR_ALGOS`] others have been used, and as [`Params::for_algorithm`]. May sleep.
-    pub(crate) fn id_of(&self, name: &CStr, params: &Params) -> Result<u8> {
+    /// A use of algorithm `name` with `params`: its number, which stays its own until the
+    /// use is given back with [`Compressors::release`]. Fails with `ENOENT` if the crypto API
+    /// has no such compression algorithm, with `ENOSPC` if [`NR_ALGOS`] others are in use,
+    /// and as [`Params::for_algorithm`]. May sleep.
+    pub(crate) fn acquire(&self, name: &CStr, params: &Params) -> Result<u8> {
         let params = params.for_algorithm(name)?;
-        let _guard = self.select_lock.lock();
+        let mut users = self.users.lock();
         let mut free = None;
         for id in 0..NR_ALGOS {
             match self.get(id) {
                 Some(algo)
                     if algo.name.as_bytes() == name.as_bytes() && algo.params.same(&params) =>
                 {
-                    return Ok(id)
+                    users[id as usize] = users[id as usize].saturating_add(1);
+                    return Ok(id);
                 }
                 Some(_) => {}
                 None => {
@@ -137,20 +152,41 @@ impl Compressors {
             }
         }
         let Some(id) = free else {
-            pr_info!(
-                "{}: no room for another algorithm or set of parameters\n",
-                name
-            );
+            pr_info!("{}: {} algorithms are in use already\n", name, NR_ALGOS);
             return Err(ENOSPC);
         };
         if !Compressor::exists(name) {
             return Err(ENOENT);
         }
         let algo = KBox::new(Algorithm::new(name, params)?, GFP_KERNEL)?;
-        // INVARIANT: the slot was null and is published once, with a leaked box that
-        // `Drop` frees; `current` names it only after that.
+        // INVARIANT: the slot was null and gets a leaked box and its first user; `current`
+        // names it only after that.
+        users[id as usize] = 1;
         self.algos[id as usize].store(KBox::into_raw(algo), Ordering::Release);
         Ok(id)
+    }
+
+    /// Gives back a use of algorithm `id`, and frees the algorithm if it was the last. May
+    /// sleep.
+    ///
+    /// # Safety
+    ///
+    /// The use came from [`Compressors::acquire`] and is given back once. Nothing compresses
+    /// or decompresses with `id` for the caller any more: no entry it made with `id` is left.
+    pub(crate) unsafe fn release(&self, id: u8) {
+        let mut users = self.users.lock();
+        let Some(count) = users.get_mut(id as usize) else {
+            return;
+        };
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            let ptr = self.algos[id as usize].swap(core::ptr::null_mut(), Ordering::AcqRel);
+            if !ptr.is_null() {
+                // SAFETY: By the type invariant `ptr` came from `KBox::into_raw`; it had no
+                // other user, and by the safety requirements nothing uses it for this one.
+                drop(unsafe { KBox::from_raw(ptr) });
+            }
+        }
     }
 
     /// The number of the algorithm of new stores, if one was selected.

@@ -288,7 +288,6 @@ impl Engine {
         state: impl FnOnce(Handle) -> EntryState,
     ) -> Result<Entry> {
         let mut pool = pools.pools[p].lock();
-        let pages = pool.stats().data_pages;
         let handle = pool.store(data).map_err(|_| ENOMEM)?;
         let entry = Entry::new(state(handle)).map_err(|_| {
             let _ = pool.free(handle);
@@ -297,10 +296,8 @@ impl Engine {
         // A pool that takes a page while it wastes has holes that stores of these sizes do
         // not fill, as when overwrites bring data of other sizes: a few moves now keep the
         // waste bounded, where zram waits for its shrinker or a write to `compact`.
-        if pool.stats().data_pages > pages {
-            if let Err(e) = pool.settle(SETTLE_MOVES) {
-                pr_warn!("compacting a pool failed: {:?}\n", e);
-            }
+        if let Err(e) = pool.settle(SETTLE_MOVES) {
+            pr_warn!("compacting a pool failed: {:?}\n", e);
         }
         Ok(entry)
     }

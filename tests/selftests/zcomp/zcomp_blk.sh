@@ -185,8 +185,9 @@ ktap_test_result "algorithm_params takes levels and dictionaries, refuses what z
 	[ $ok = 1 ]
 
 # 8. Levels and dictionaries change how blocks compress, and every block reads
-# back: lz4 at acceleration 16 compresses less than at its default, a
-# dictionary of the same kind of text makes lz4 and zstd compress more, and
+# back: lz4 at acceleration 16 compresses less than at its default; a
+# dictionary of the same kind of text makes lz4 and zstd compress more; lz4hc
+# with one compresses more than lz4 (where the kernel has lz4hc); and
 # recompression with zstd and a dictionary compresses more than zstd alone.
 ok=1
 # compressed ALGO PARAMS [RECOMP_PARAMS]: the compressed size of the data on
@@ -207,11 +208,17 @@ compressed() {
 lz4=$(compressed lz4 "")
 lz4_fast=$(compressed lz4 "level=16")
 lz4_dict=$(compressed lz4 "dict=$TMP/dict")
+lz4hc_dict=
+if grep -qw lz4hc "$sys/comp_algorithm"; then
+	lz4hc_dict=$(compressed lz4hc "level=3 dict=$TMP/dict")
+	[ "$lz4hc_dict" -gt 0 ] && [ "$lz4hc_dict" -lt "$lz4" ] || ok=0
+fi
 zstd=$(compressed zstd "")
 zstd_dict=$(compressed zstd "level=9 dict=$TMP/dict")
 recomp=$(compressed lz4 "" "dict=$TMP/dict")
 ktap_print_msg "4 MiB compressed: lz4 $lz4, level=16 $lz4_fast, dict $lz4_dict;" \
-	"zstd $zstd, level=9 dict $zstd_dict; lz4 recompressed by zstd with dict $recomp"
+	"lz4hc level=3 dict ${lz4hc_dict:-(none)}; zstd $zstd, level=9 dict $zstd_dict;" \
+	"lz4 recompressed by zstd with dict $recomp"
 for size in "$lz4" "$lz4_fast" "$lz4_dict" "$zstd" "$zstd_dict" "$recomp"; do
 	[ "$size" -gt 0 ] || ok=0
 done

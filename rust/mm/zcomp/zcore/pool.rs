@@ -161,6 +161,8 @@ pub struct Pool<S: PageSource> {
     /// What the pool wasted when compaction last finished, or less if it has wasted less
     /// since: the waste [`Pool::settle`] measures growth from.
     settled_waste: u64,
+    /// Whether a store has taken data pages since the last [`Pool::settle`].
+    grew: bool,
     /// The counters of [`PoolStats`] that are not derived from others.
     stats: PoolStats,
 }
@@ -175,6 +177,7 @@ impl<S: PageSource> Pool<S> {
             lists: Lists::new(),
             compact_class: 0,
             settled_waste: 0,
+            grew: false,
             stats: PoolStats {
                 pages_held: 0,
                 data_pages: 0,

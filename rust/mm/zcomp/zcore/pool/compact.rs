@@ -76,11 +76,14 @@ impl<S: PageSource> Pool<S> {
         Ok(done)
     }
 
-    /// Compacts by at most `max_moves` moves if the pool wastes more than a sixteenth of the
-    /// bytes it stores beyond what it wasted when compaction last finished; returns what it
-    /// did, or `None` if it had no reason to move anything. Meant for after a store that took
-    /// a page. Bounded as [`Pool::compact`].
+    /// Compacts by at most `max_moves` moves if a store has taken pages since the last call
+    /// and the pool wastes more than a sixteenth of the bytes it stores beyond what it wasted
+    /// when compaction last finished; returns what it did, or `None` if it had no reason to
+    /// move anything. Meant for after each store. Bounded as [`Pool::compact`].
     pub fn settle(&mut self, max_moves: u32) -> Result<Option<CompactStats>, Error> {
+        if !core::mem::take(&mut self.grew) {
+            return Ok(None);
+        }
         let waste = self.waste();
         self.settled_waste = self.settled_waste.min(waste);
         if waste <= self.settled_waste + (self.stats.bytes_stored >> SETTLE_SLACK_SHIFT) {

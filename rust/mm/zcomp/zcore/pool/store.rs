@@ -18,6 +18,7 @@ impl<S: PageSource> Pool<S> {
             return Err(Error::TooLarge);
         }
         let class = Class::of_len(len);
+        let pages = self.pages.data_pages();
         self.prepare_lists(class)?;
         let idx = self.handles.alloc(&mut self.pages)?;
         let (span, slot) = match self.place(class, idx, data) {
@@ -28,6 +29,7 @@ impl<S: PageSource> Pool<S> {
             }
         };
         self.handles.set(idx, Loc { span, slot, len })?;
+        self.grew |= self.pages.data_pages() > pages;
         self.stats.objects += 1;
         self.stats.bytes_stored += len as u64;
         if class.is_huge() {
