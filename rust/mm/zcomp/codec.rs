@@ -11,7 +11,7 @@
 //! dictionary for those without dictionaries (the same and deflate). It refuses a deflate
 //! level other than the crypto API's, which zram's deflate backend would honour. lz4 and
 //! lz4hc use the last 64 KiB of a longer dictionary and none of one shorter than 8 bytes,
-//! where zram's backends fail every compression and store each block whole.
+//! where zram's backends fail every compression, and so every write to the device.
 
 use kernel::{
     compress::{lz4, zstd, Compressor},
