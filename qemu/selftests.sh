@@ -2,7 +2,8 @@
 # Run the installed kselftests (out/kselftest) inside the guest. The swap
 # tests use the spare disk as their swap device. The results are also written
 # to out/guest/KERNEL/selftests.tap, away from the console, where kernel
-# messages can cut into a result line.
+# messages can cut into a result line, and each test's wall time to
+# out/guest/KERNEL/selftests.times (printed at the end).
 set -u
 mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 export ZCOMP_SWAP_DEV=${ZCOMP_SPARE_DISK:-}
@@ -14,5 +15,17 @@ cd "$ZCOMP_ROOT/out/kselftest" || exit 1
 # its console port: point it at each process's own standard output, or the
 # results of the tests' cases would bypass the file.
 ln -sf /proc/self/fd/1 /dev/stdout
-./run_kselftest.sh "$@" | tee "$ZCOMP_GUEST_DIR/selftests.tap"
-exit "${PIPESTATUS[0]}"
+times=$ZCOMP_GUEST_DIR/selftests.times start=$SECONDS
+: >"$times"
+./run_kselftest.sh "$@" | while IFS= read -r line; do
+	printf '%s\n' "$line"
+	case $line in
+	"# selftests: "*) start=$SECONDS ;;
+	"ok "*" selftests: "* | "not ok "*" selftests: "*)
+		printf '%5d s  %s\n' $((SECONDS - start)) "${line#* selftests: }" >>"$times" ;;
+	esac
+done | tee "$ZCOMP_GUEST_DIR/selftests.tap"
+status=${PIPESTATUS[0]}
+echo "selftests: wall time of each test:"
+cat "$times"
+exit "$status"

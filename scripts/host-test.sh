@@ -60,11 +60,12 @@ cargo test --workspace
 
 if [ "$MIRI" != 0 ]; then
 	# Miri runs a test binary's tests one after another on one CPU: two binaries, each
-	# with half of the tests (the pool's and the rest), use two.
+	# with about half of the tests' Miri time (the pool's and the property tests, then
+	# the rest), use two.
 	step "cargo miri test (unit tests, reduced property-test cases), in two halves at once"
 	export MIRIFLAGS=${MIRIFLAGS:-}
 	cargo +nightly miri test -p zcomp-core --no-run
-	half=(tests::pool::)
+	half=(tests::pool:: tests::prop::)
 	cargo +nightly miri test -p zcomp-core -- "${half[@]}" >target/miri-1.log 2>&1 &
 	first=$!
 	cargo +nightly miri test -p zcomp-core -- "${half[@]/#/--skip=}" >target/miri-2.log 2>&1 &

@@ -36,14 +36,21 @@ if ! git -C "$check" diff --quiet HEAD zcomp; then
 	exit 1
 fi
 
+# checkpatch.pl on each patch, two at once. Debian's python3 (for spdxcheck.py's ply
+# and git modules) before any other on PATH. Every patch that adds a file draws "does
+# MAINTAINERS need updating?"; the series ends with the MAINTAINERS entry, so that one
+# check is off.
+reports=$(mktemp -d)
+trap 'rm -rf "$reports"' EXIT
+ls "$out"/0*.patch | grep -v 0000-cover-letter | xargs -P2 -I{} bash -c '
+	cd "$1" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --quiet --strict \
+		--ignore FILE_PATH_CHANGES "$2" >"$3/${2##*/}" 2>&1 || touch "$3/${2##*/}.failed"
+' checkpatch "$LINUX_DIR" {} "$reports"
 status=0
 for p in "$out"/0*.patch; do
 	[ "${p##*/}" = 0000-cover-letter.patch ] && continue
-	# Debian's python3 (for spdxcheck.py's ply and git modules) before any other on PATH.
-	# Every patch that adds a file draws "does MAINTAINERS need updating?"; the series
-	# ends with the MAINTAINERS entry, so that one check is off.
-	if ! (cd "$LINUX_DIR" && PATH=/usr/bin:$PATH ./scripts/checkpatch.pl --quiet --strict \
-		--ignore FILE_PATH_CHANGES "$p"); then
+	cat "$reports/${p##*/}"
+	if [ -e "$reports/${p##*/}.failed" ]; then
 		echo "series: checkpatch.pl complains about ${p##*/}" >&2
 		status=1
 	fi

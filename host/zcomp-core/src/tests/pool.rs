@@ -56,6 +56,7 @@ pub(super) fn slots_per_span<S: PageSource>(pool: &Pool<S>, len: usize) -> usize
 }
 
 #[test]
+#[cfg_attr(miri, ignore = "566 s under Miri; arithmetic only")]
 fn size_class_is_where_the_pool_puts_objects() {
     let pool = Pool::new(HostPageSource::new());
     let mut prev = 0;
