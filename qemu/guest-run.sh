@@ -54,8 +54,8 @@ bash -i"
 
 # The guest's root is the host's, read-only, and nothing changes it while the
 # guest runs: let 9p cache it (Python's 54 MiB library reads in 8 s, not 20 s,
-# under TCG). These are vng's own root flags with cache=loose; the kernel takes
-# the last rootflags= of its command line.
+# under TCG). These are the root flags of the vng that scripts/env.sh pins,
+# with cache=loose; the kernel takes the last rootflags= of its command line.
 root_cache=rootflags=version=9p2000.L,trans=virtio,access=any,msize=524288,cache=loose
 vng_args=(--run "$bzimage" --disable-kvm --cpus 2 --memory "${GUEST_MEMORY:-512M}"
 	--force-9p --rwdir "$guest"

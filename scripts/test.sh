@@ -53,7 +53,7 @@ if bash scripts/build-kernel.sh zcomp >"$logs/build.log" 2>&1; then
 		grep -q 'FAIL: the kernel reported' "$logs/splat.log"
 	check $? "harness catches a kernel warning"
 
-	# The selftests take about 13 minutes under TCG (each test's time is printed at
+	# The selftests take about 11 minutes under TCG (each test's time is printed at
 	# the end); the limit only stops a hung guest.
 	echo "test: booting it and running the selftests"
 	bash qemu/guest-run.sh -t 1500 qemu/selftests.sh 2>&1 | tee "$logs/guest.log"

@@ -35,6 +35,7 @@ PAGE_SIZE=$(getconf PAGESIZE)
 ktap_print_header
 SWAP_LIB_TOOLS="mkfs.ext4 diff tar"
 . "$DIR"/swap_lib.sh
+. "$DIR"/blk_lib.sh
 [ -d "$CTL" ] || swap_lib_skip "no $CTL: kernel without zram's devices"
 [ -r "$ZCOMP_DEBUGFS/blk_pool_pages" ] ||
 	swap_lib_skip "no $ZCOMP_DEBUGFS/blk_pool_pages: zram's devices are not zcomp's"
@@ -188,14 +189,10 @@ mkfs.ext4 -q "$ZDEV" && mount "$ZDEV" "$MNT" ||
 	ktap_exit_fail_msg "cannot make a filesystem on $ZDEV"
 mkswap -f "$DEV" >/dev/null 2>&1 && swapon "$DEV" || ktap_exit_fail_msg "cannot swap on $DEV"
 echo 1 >"$ZSWAP_PARAMS/enabled" || ktap_exit_fail_msg "cannot enable zswap"
-src=$(ls -d /usr/lib/python3.[0-9]* | head -1)
 zswpout_before=$(vmstat zswpout)
 sample_shares "$TMP/shares" &
 SAMPLER=$!
-# Python's standard library without its static library in config-*: about
-# 30 MiB of sources, bytecode and extension modules.
-(mkdir "$MNT/copy" && tar -C "$src" --exclude='config-*' -cf - . | tar -C "$MNT/copy" -xpf -) \
-	2>"$TMP/cp.err" &
+blk_lib_copy_files "$MNT/copy" 2>"$TMP/cp.err" &
 copier=$!
 swap_lib_run "$CG" "$TMP/run2" -p "$PROCS" -m "$MIB" -r "$ROUNDS"
 rc=$?
@@ -208,7 +205,7 @@ swap_lib_diag "$TMP/run2"
 swap_lib_diag "$TMP/cp.err"
 zswpout=$(($(vmstat zswpout) - zswpout_before))
 umount "$MNT" && echo 3 >/proc/sys/vm/drop_caches && mount "$ZDEV" "$MNT" &&
-	diff -r --no-dereference -x 'config-*' "$src" "$MNT/copy" >/dev/null
+	blk_lib_same_files "$MNT/copy"
 same=$?
 ktap_print_msg "zswpout +$zswpout;" \
 	"$(du -s "$MNT/copy" | cut -f1) KiB of files: mm_stat $(cat "$SYS/mm_stat")"
